@@ -1,0 +1,98 @@
+"""``webrtc(...)`` for aiohttp apps::
+
+from rtcroom.aiohttp import webrtc
+app.router.add_get("/api/call/signal", webrtc(max_peers=4))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+
+from aiohttp import WSMsgType, web
+
+from .asgi import DEFAULT_MAX_MESSAGE_BYTES
+from .backends.base import Backend
+from .hub import (
+    DEFAULT_MAX_PEERS,
+    DEFAULT_MAX_ROOM_ID_LENGTH,
+    SignalingCallbacks,
+    SignalingHub,
+)
+
+log = logging.getLogger("rtcroom.aiohttp")
+
+HEARTBEAT_SECONDS = 30.0
+"""Protocol-level pings, so dead sockets (and their room slots) are found without traffic."""
+
+
+class _AiohttpConnection:
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send(self, text: str) -> None:
+        if not self._ws.closed:
+            await self._ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code=code, message=reason.encode())
+
+
+class AiohttpSignalingHandler:
+    """An aiohttp request handler serving one signaling route; ``hub`` for rooms and kick."""
+
+    def __init__(self, hub: SignalingHub, *, max_message_bytes: int) -> None:
+        self.hub = hub
+        self.max_message_bytes = max_message_bytes
+        # aiohttp warns about handlers it cannot see are async; tell it this one is.
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+            inspect.markcoroutinefunction(self)
+        else:
+            self._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            heartbeat=HEARTBEAT_SECONDS, max_msg_size=self.max_message_bytes, compress=False
+        )
+        if not ws.can_prepare(request).ok:
+            return web.Response(
+                status=426,
+                text="This is an rtcroom signaling endpoint: connect with a WebSocket.\n",
+                headers={"Upgrade": "websocket"},
+            )
+        await ws.prepare(request)
+        session = await self.hub.session(_AiohttpConnection(ws))
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await session.receive(msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    await session.receive_binary()
+                elif msg.type is WSMsgType.ERROR:
+                    log.debug("socket error: %r", ws.exception())
+        finally:
+            await session.close()
+        return ws
+
+
+def webrtc(
+    max_peers: int = DEFAULT_MAX_PEERS,
+    callbacks: SignalingCallbacks | None = None,
+    *,
+    backend: Backend | None = None,
+    hub: SignalingHub | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+) -> AiohttpSignalingHandler:
+    """A signaling handler with its own rooms (or those of ``hub``, to share them)."""
+    if hub is None:
+        hub = SignalingHub(
+            max_peers=max_peers,
+            callbacks=callbacks,
+            backend=backend,
+            max_room_id_length=max_room_id_length,
+        )
+    return AiohttpSignalingHandler(hub, max_message_bytes=max_message_bytes)

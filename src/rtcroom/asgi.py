@@ -1,0 +1,125 @@
+"""``webrtc(...)`` as an ASGI WebSocket endpoint: Starlette, FastAPI, or any ASGI server.
+
+Starlette and FastAPI mount it in one line::
+
+    app.router.add_websocket_route("/api/call/signal", webrtc(max_peers=4))
+
+It is plain ASGI (no Starlette import), so it also mounts under any ASGI router.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .backends.base import Backend
+from .hub import (
+    DEFAULT_MAX_PEERS,
+    DEFAULT_MAX_ROOM_ID_LENGTH,
+    SignalingCallbacks,
+    SignalingHub,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("rtcroom.asgi")
+
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+"""Frames above this close the socket with 1009 (an extension: SDP is a few KiB)."""
+
+_NOT_WEBSOCKET = b"This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
+
+
+class _AsgiConnection:
+    __slots__ = ("_closed", "_send")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._closed = False
+
+    async def send(self, text: str) -> None:
+        if not self._closed:
+            await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+class SignalingEndpoint:
+    """An ASGI app serving one signaling WebSocket route. ``hub`` gives rooms, stats and kick."""
+
+    def __init__(self, hub: SignalingHub, *, max_message_bytes: int) -> None:
+        self.hub = hub
+        self.max_message_bytes = max_message_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await _refuse_http(scope, send)
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        conn = _AsgiConnection(send)
+        session = await self.hub.session(conn)
+        limit = self.max_message_bytes
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text = message.get("text")
+                    size = len(text) if text is not None else len(message.get("bytes") or b"")
+                    if size > limit:
+                        log.warning("closing a socket that sent a %d-byte frame", size)
+                        await conn.close(1009, f"frame larger than {limit} bytes")
+                        break
+                    if text is None:
+                        await session.receive_binary()
+                    else:
+                        await session.receive(text)
+                elif kind == "websocket.disconnect":
+                    break
+        except OSError as exc:  # the server reports a dead peer socket this way
+            log.debug("socket error: %r", exc)
+        finally:
+            conn._closed = True
+            await session.close()
+
+
+async def _refuse_http(scope: Scope, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 426,
+            "headers": [(b"content-type", b"text/plain"), (b"upgrade", b"websocket")],
+        }
+    )
+    await send({"type": "http.response.body", "body": _NOT_WEBSOCKET})
+
+
+def webrtc(
+    max_peers: int = DEFAULT_MAX_PEERS,
+    callbacks: SignalingCallbacks | None = None,
+    *,
+    backend: Backend | None = None,
+    hub: SignalingHub | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+) -> SignalingEndpoint:
+    """A signaling endpoint with its own rooms (or those of ``hub``, to share them)."""
+    if hub is None:
+        hub = SignalingHub(
+            max_peers=max_peers,
+            callbacks=callbacks,
+            backend=backend,
+            max_room_id_length=max_room_id_length,
+        )
+    return SignalingEndpoint(hub, max_message_bytes=max_message_bytes)

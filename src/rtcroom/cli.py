@@ -1,0 +1,74 @@
+"""``rtcroom`` on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .app import DEFAULT_PATH, create_app
+from .hub import DEFAULT_MAX_PEERS
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not args.path.startswith("/"):
+        print(f"rtcroom: --path must start with '/', got {args.path!r}", file=sys.stderr)
+        return 2
+    if args.max_peers < 1:
+        print(f"rtcroom: --max-peers must be at least 1, got {args.max_peers}", file=sys.stderr)
+        return 2
+    app = create_app(max_peers=args.max_peers, path=args.path)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        loop="auto",
+        log_level=args.log_level,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"rtcroom: serving on http://{shown_host}:{args.port}/  "
+        f"(signaling at ws://{shown_host}:{args.port}{args.path}, max {args.max_peers} peers "
+        "per room, rooms in memory)",
+        flush=True,
+    )
+    server.run()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rtcroom", description="WebRTC rooms for Python.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the signaling server with the demo page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--max-peers",
+        type=int,
+        default=DEFAULT_MAX_PEERS,
+        help=f"peers per room (default {DEFAULT_MAX_PEERS})",
+    )
+    serve.add_argument(
+        "--path", default=DEFAULT_PATH, help=f"signaling WebSocket path (default {DEFAULT_PATH})"
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,270 @@
+"""Room logic: join, relay, leave, callbacks. Knows sockets only as :class:`Connection`.
+
+Transports (ASGI, aiohttp) are thin adapters: they open a :class:`Session` per socket with
+:meth:`SignalingHub.session`, feed it every frame with :meth:`Session.receive`, and call
+:meth:`Session.close` when the socket ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import protocol
+from .backends.base import Backend
+from .backends.memory import MemoryBackend
+from .protocol import Join, ProtocolError
+
+log = logging.getLogger("rtcroom.hub")
+
+DEFAULT_MAX_PEERS = 2
+DEFAULT_MAX_ROOM_ID_LENGTH = 256
+KICK_CLOSE_CODE = 4000
+
+
+class Connection(Protocol):
+    """What the hub needs from a socket. Adapters implement it over their framework's socket."""
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+Callback = Callable[..., Awaitable[None] | None]
+
+
+@dataclass(slots=True)
+class SignalingCallbacks:
+    """Lifecycle hooks, sync or async. One that raises is logged and changes nothing else.
+
+    They run on the process that holds the peer; ``on_room_created``/``on_room_destroyed``
+    run once per room, where the first join / last leave happened.
+    """
+
+    on_room_created: Callable[[str], Awaitable[None] | None] | None = None
+    on_peer_join: Callable[[str, str], Awaitable[None] | None] | None = None
+    on_peer_leave: Callable[[str, str, str], Awaitable[None] | None] | None = None
+    on_room_destroyed: Callable[[str], Awaitable[None] | None] | None = None
+    on_message: Callable[[str, str, str | None, str], Awaitable[None] | None] | None = None
+    on_error: Callable[[Exception, str | None, str | None], Awaitable[None] | None] | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class RoomStats:
+    room_count: int
+    total_peers: int
+
+
+class Session:
+    """One socket's life in the hub: not joined, then joined as exactly one peer, then gone."""
+
+    __slots__ = ("_closed", "_hub", "conn", "peer_id", "room_id")
+
+    def __init__(self, hub: SignalingHub, conn: Connection) -> None:
+        self._hub = hub
+        self.conn = conn
+        self.peer_id: str | None = None
+        self.room_id: str | None = None
+        self._closed = False
+
+    async def receive_binary(self) -> None:
+        """A binary frame arrived: the protocol is text-only, so it is ``Invalid JSON``."""
+        await self._reject(ProtocolError(protocol.INVALID_JSON), report=True)
+
+    async def receive(self, data: str | bytes) -> None:
+        """Handle one text frame (``str`` or UTF-8 ``bytes``). Never raises for bad input:
+        the client gets the protocol's error frame and the socket lives on."""
+        hub = self._hub
+        try:
+            frame = protocol.parse(data)
+        except ProtocolError as exc:
+            await self._reject(exc, report=exc.message in _REPORTED)
+            return
+        if isinstance(frame, Join):
+            await hub._join(self, frame.room_id)
+            return
+        peer_id, room_id = self.peer_id, self.room_id
+        if peer_id is None or room_id is None:
+            await self._reject(ProtocolError(protocol.NOT_IN_ROOM), report=True)
+            return
+        if hub.callbacks.on_message is not None:
+            await hub._fire("on_message", frame.kind, peer_id, frame.to, room_id)
+        text = protocol.relayed(frame.kind, peer_id, frame.payload)
+        await hub.backend.publish(room_id, peer_id, frame.to, text)
+
+    async def close(self) -> None:
+        """The socket ended (any cause). Idempotent: ``peer-left`` goes out once."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._hub._leave(self, "disconnect")
+
+    async def _reject(
+        self, exc: ProtocolError, *, report: bool, room_id: str | None = None
+    ) -> None:
+        await self._send(protocol.error(exc.message))
+        if report:
+            await self._hub._fire("on_error", exc, self.peer_id, room_id or self.room_id)
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.conn.send(text)
+        except Exception as exc:  # the socket is going away; its close will clean up
+            log.debug("send to %s failed: %r", self.peer_id or "unjoined socket", exc)
+
+
+# The reference reports these to on_error; the "Missing or invalid ..." family it does not.
+_REPORTED = frozenset({protocol.INVALID_JSON, protocol.INVALID_FORMAT})
+
+
+class SignalingHub:
+    """Rooms of peers relaying SDP and ICE, independent of any web framework.
+
+    One hub is one room namespace. Share it between transports to let, say, an ASGI and an
+    aiohttp endpoint see the same rooms; give it a shared backend to span processes.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_peers: int = DEFAULT_MAX_PEERS,
+        callbacks: SignalingCallbacks | None = None,
+        backend: Backend | None = None,
+        max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+    ) -> None:
+        if not isinstance(max_peers, int) or max_peers < 1:
+            raise ValueError(f"max_peers must be a positive integer, got {max_peers!r}")
+        if callbacks is not None and not isinstance(callbacks, SignalingCallbacks):
+            raise TypeError(
+                "callbacks must be a rtcroom.SignalingCallbacks(...), "
+                f"got {type(callbacks).__name__}"
+            )
+        self.max_peers = max_peers
+        self.callbacks = callbacks or SignalingCallbacks()
+        self.backend = backend or MemoryBackend()
+        self.max_room_id_length = max_room_id_length
+        self._local: dict[str, Session] = {}
+        self._opened = False
+        self._open_lock = asyncio.Lock()
+
+    # --- for transports ----------------------------------------------------------------------
+
+    async def session(self, conn: Connection) -> Session:
+        """A new socket arrived; opens the backend on first use."""
+        if not self._opened:
+            async with self._open_lock:
+                if not self._opened:
+                    await self.backend.open(self._deliver, self._peer_gone)
+                    self._opened = True
+        return Session(self, conn)
+
+    async def close(self) -> None:
+        """Close every local socket (their peers leave as ``disconnect``) and the backend."""
+        for session in list(self._local.values()):
+            await session.close()
+            try:
+                await session.conn.close(1001, "server shutting down")
+            except Exception as exc:
+                log.debug("close failed: %r", exc)
+        if self._opened:
+            await self.backend.close()
+            self._opened = False
+
+    # --- introspection for the host app -------------------------------------------------------
+
+    async def get_rooms(self) -> dict[str, list[str]]:
+        """Room id -> peer ids in join order."""
+        return await self.backend.rooms()
+
+    async def get_room_stats(self) -> RoomStats:
+        rooms = await self.backend.rooms()
+        return RoomStats(len(rooms), sum(len(p) for p in rooms.values()))
+
+    def local_peers(self) -> dict[str, str]:
+        """Peer id -> room id for the sockets held by this process."""
+        return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
+
+    async def kick(self, peer_id: str, reason: str = "kicked") -> bool:
+        """Remove a peer held by this process and close its socket.
+
+        The room hears ``peer-left`` at once; ``on_peer_leave`` gets reason ``"kicked"``.
+        Returns ``False`` when no such peer is connected here.
+        """
+        session = self._local.get(peer_id)
+        if session is None or session._closed:
+            return False
+        session._closed = True
+        await self._leave(session, "kicked")
+        try:
+            await session.conn.close(KICK_CLOSE_CODE, reason)
+        except Exception as exc:
+            log.debug("closing kicked %s failed: %r", peer_id, exc)
+        return True
+
+    # --- internals ------------------------------------------------------------------------------
+
+    async def _join(self, session: Session, room_id: str) -> None:
+        if session.peer_id is not None:
+            await session._reject(ProtocolError(protocol.ALREADY_IN_ROOM), report=False)
+            return
+        if len(room_id) > self.max_room_id_length:
+            msg = protocol.room_id_too_long(self.max_room_id_length)
+            await session._reject(ProtocolError(msg), report=False)
+            return
+        admission = await self.backend.join(room_id, self.max_peers)
+        if admission is None:
+            err = ProtocolError(protocol.room_full(self.max_peers))
+            await session._reject(err, report=True, room_id=room_id)
+            return
+        peer_id = admission.peer_id
+        if session._closed:  # the socket died while the backend was admitting it
+            await self.backend.leave(room_id, peer_id)
+            return
+        session.peer_id, session.room_id = peer_id, room_id
+        self._local[peer_id] = session
+        if admission.room_created:
+            await self._fire("on_room_created", room_id)
+        await self._fire("on_peer_join", peer_id, room_id)
+        await session._send(protocol.joined(peer_id, room_id, admission.peers))
+        await self.backend.publish(room_id, peer_id, None, protocol.peer_joined(peer_id))
+
+    async def _leave(self, session: Session, reason: str) -> None:
+        peer_id, room_id = session.peer_id, session.room_id
+        if peer_id is None or room_id is None:
+            return
+        if self._local.get(peer_id) is session:
+            del self._local[peer_id]
+        departure = await self.backend.leave(room_id, peer_id)
+        if departure is None:
+            return
+        await self._fire("on_peer_leave", peer_id, room_id, reason)
+        await self.backend.publish(room_id, peer_id, None, protocol.peer_left(peer_id))
+        if departure.room_destroyed:
+            await self._fire("on_room_destroyed", room_id)
+
+    async def _deliver(self, peer_id: str, text: str) -> None:
+        session = self._local.get(peer_id)
+        if session is not None:
+            await session._send(text)
+
+    async def _peer_gone(self, peer_id: str, room_id: str) -> None:
+        """A peer of another process vanished; its room's members here hear ``peer-left``."""
+        text = protocol.peer_left(peer_id)
+        for session in list(self._local.values()):
+            if session.room_id == room_id:
+                await session._send(text)
+
+    async def _fire(self, name: str, *args: Any) -> None:
+        callback = getattr(self.callbacks, name)
+        if callback is None:
+            return
+        try:
+            result = callback(*args)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("rtcroom callback %s%r raised; the hub carries on", name, args)

@@ -1,0 +1,132 @@
+"""Signaling frames in and out: parse, validate, encode.
+
+The wire contract is Agentuity's (see PROTOCOL.md in the project's shared notes): one JSON
+object per text frame, discriminated by ``t``. Error strings are exact because browser apps
+written for Agentuity's client show them to users and sometimes match on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+# --- exact error strings -------------------------------------------------------------------
+
+INVALID_JSON: Final = "Invalid JSON"
+INVALID_FORMAT: Final = "Invalid message format"
+INVALID_ROOM_ID: Final = "Missing or invalid roomId"
+INVALID_DESCRIPTION: Final = "Missing or invalid description"
+INVALID_CANDIDATE: Final = "Missing or invalid candidate"
+NOT_IN_ROOM: Final = "Not in a room"
+# Extension: the reference server silently registers a ghost peer here.
+ALREADY_IN_ROOM: Final = "Already in a room (one join per connection; open a new socket)"
+
+
+def unknown_type(t: str) -> str:
+    return f"Unknown message type: {t}"
+
+
+def room_full(max_peers: int) -> str:
+    return f"Room is full (max {max_peers} peers)"
+
+
+def room_id_too_long(limit: int) -> str:
+    return f"roomId too long (max {limit} characters)"
+
+
+# --- client frames ---------------------------------------------------------------------------
+
+
+class ProtocolError(ValueError):
+    """A client frame the server answers with an ``error`` frame (the socket stays open)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(slots=True, frozen=True)
+class Join:
+    room_id: str
+
+
+@dataclass(slots=True, frozen=True)
+class Relay:
+    """An ``sdp`` or ``ice`` frame: ``payload`` is the description or candidate, untouched."""
+
+    kind: str  # "sdp" | "ice"
+    to: str | None
+    payload: Any
+
+
+ClientFrame = Join | Relay
+
+_PAYLOAD_KEY: Final = {"sdp": "description", "ice": "candidate"}
+
+
+def parse(data: str | bytes) -> ClientFrame:
+    """Decode and validate one text frame (``str``, or its UTF-8 bytes), raising
+    :class:`ProtocolError` with the wire text. Binary frames never get here: they are
+    ``Invalid JSON`` by rule, as they are for the reference server.
+    """
+    try:
+        msg = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ProtocolError(INVALID_JSON) from None
+    if not isinstance(msg, dict):
+        raise ProtocolError(INVALID_FORMAT)
+    t = msg.get("t")
+    if not isinstance(t, str):
+        raise ProtocolError(INVALID_FORMAT)
+    if t == "join":
+        room_id = msg.get("roomId")
+        if not isinstance(room_id, str) or not room_id:
+            raise ProtocolError(INVALID_ROOM_ID)
+        return Join(room_id)
+    key = _PAYLOAD_KEY.get(t)
+    if key is None:
+        raise ProtocolError(unknown_type(t))
+    payload = msg.get(key)
+    # The reference checks ``typeof x === 'object'`` and non-null: arrays pass.
+    if not isinstance(payload, dict | list):
+        raise ProtocolError(INVALID_DESCRIPTION if t == "sdp" else INVALID_CANDIDATE)
+    to = msg.get("to")
+    # Any falsy ``to`` (absent, "", null, 0, false) means broadcast; a non-string truthy one
+    # can name no peer, so it is kept as a string that matches nobody and is dropped.
+    if not to:
+        target = None
+    elif isinstance(to, str):
+        target = to
+    else:
+        target = orjson.dumps(to).decode()
+    return Relay(t, target, payload)
+
+
+# --- server frames ---------------------------------------------------------------------------
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def joined(peer_id: str, room_id: str, peers: list[str]) -> str:
+    return _dump({"t": "joined", "peerId": peer_id, "roomId": room_id, "peers": peers})
+
+
+def peer_joined(peer_id: str) -> str:
+    return _dump({"t": "peer-joined", "peerId": peer_id})
+
+
+def peer_left(peer_id: str) -> str:
+    return _dump({"t": "peer-left", "peerId": peer_id})
+
+
+def error(message: str) -> str:
+    return _dump({"t": "error", "message": message})
+
+
+def relayed(kind: str, sender: str, payload: Any) -> str:
+    """The frame a relay target receives: server-set ``from``, no ``to``."""
+    return _dump({"t": kind, "from": sender, _PAYLOAD_KEY[kind]: payload})

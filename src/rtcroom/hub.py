@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import protocol
-from .backends.base import Backend
+from .backends.base import Backend, BackendUnavailable
 from .backends.memory import MemoryBackend
 from .protocol import Join, ProtocolError
 
@@ -24,6 +24,8 @@ log = logging.getLogger("rtcroom.hub")
 DEFAULT_MAX_PEERS = 2
 DEFAULT_MAX_ROOM_ID_LENGTH = 256
 KICK_CLOSE_CODE = 4000
+LOST_CLOSE_CODE = 1012
+"""Closes a socket whose peer the shared backend lost (``1012``: service restart; rejoin)."""
 
 
 class Connection(Protocol):
@@ -153,13 +155,17 @@ class SignalingHub:
 
     # --- for transports ----------------------------------------------------------------------
 
-    async def session(self, conn: Connection) -> Session:
-        """A new socket arrived; opens the backend on first use."""
+    async def open(self) -> None:
+        """Open the backend (connect to Redis, say). Optional: the first socket does it too."""
         if not self._opened:
             async with self._open_lock:
                 if not self._opened:
                     await self.backend.open(self._deliver, self._peer_gone)
                     self._opened = True
+
+    async def session(self, conn: Connection) -> Session:
+        """A new socket arrived; opens the backend on first use."""
+        await self.open()
         return Session(self, conn)
 
     async def close(self) -> None:
@@ -215,7 +221,12 @@ class SignalingHub:
             msg = protocol.room_id_too_long(self.max_room_id_length)
             await session._reject(ProtocolError(msg), report=False)
             return
-        admission = await self.backend.join(room_id, self.max_peers)
+        try:
+            admission = await self.backend.join(room_id, self.max_peers)
+        except BackendUnavailable as exc:
+            await session._send(protocol.error(str(exc)))
+            await self._fire("on_error", exc, None, room_id)
+            return
         if admission is None:
             err = ProtocolError(protocol.room_full(self.max_peers))
             await session._reject(err, report=True, room_id=room_id)
@@ -251,12 +262,28 @@ class SignalingHub:
         if session is not None:
             await session._send(text)
 
-    async def _peer_gone(self, peer_id: str, room_id: str) -> None:
-        """A peer of another process vanished; its room's members here hear ``peer-left``."""
-        text = protocol.peer_left(peer_id)
-        for session in list(self._local.values()):
-            if session.room_id == room_id:
-                await session._send(text)
+    async def _peer_gone(self, peer_id: str, room_id: str, room_destroyed: bool) -> None:
+        """A peer vanished without leaving: the backend found its process dead.
+
+        Held elsewhere: its room's members here hear ``peer-left``. Held here (the others
+        presumed this process dead and already announced it): its socket closes, so the client
+        joins again. ``room_destroyed`` comes once cluster-wide, for the room's last member.
+        """
+        session = self._local.pop(peer_id, None)
+        if session is not None:
+            session._closed = True
+            await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
+            try:
+                await session.conn.close(LOST_CLOSE_CODE, "room store lost this peer; rejoin")
+            except Exception as exc:
+                log.debug("closing lost peer %s failed: %r", peer_id, exc)
+        else:
+            text = protocol.peer_left(peer_id)
+            for other in list(self._local.values()):
+                if other.room_id == room_id:
+                    await other._send(text)
+        if room_destroyed:
+            await self._fire("on_room_destroyed", room_id)
 
     async def _fire(self, name: str, *args: Any) -> None:
         callback = getattr(self.callbacks, name)

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 Deliver = Callable[[str, str], Awaitable[None]]
 """``deliver(peer_id, text)``: hand a frame to a peer connected to this process, if it is."""
 
-PeerGone = Callable[[str, str], Awaitable[None]]
-"""``peer_gone(peer_id, room_id)``: a peer held elsewhere vanished without leaving (its process
-died); the hub tells the room's local members."""
+PeerGone = Callable[[str, str, bool], Awaitable[None]]
+"""``peer_gone(peer_id, room_id, room_destroyed)``: a peer vanished without leaving (its process
+died). For a peer held elsewhere the hub tells the room's local members; for one held here (this
+process was itself presumed dead) it closes the socket so the client joins again.
+``room_destroyed`` is true exactly once cluster-wide, when that took the room's last member."""
+
+
+class BackendUnavailable(Exception):
+    """The shared room store cannot be reached; the join is refused with this message."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -23,7 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     backend = None
     if args.redis:
         try:
-            backend = RedisBackend(args.redis)
+            ttl = args.redis_node_ttl
+            backend = RedisBackend(args.redis, node_ttl=ttl, heartbeat_interval=min(1.0, ttl / 4))
         except ValueError as exc:
             print(f"rtcroom: --redis: {exc}", file=sys.stderr)
             return 2
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis",
         metavar="URL",
         help="share rooms with other rtcroom processes through Redis, e.g. redis://127.0.0.1:6379/0",
+    )
+    serve.add_argument(
+        "--redis-node-ttl",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --redis: a process silent this long is presumed dead and its peers are "
+        "announced as left (default 5)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]

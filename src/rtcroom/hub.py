@@ -183,10 +183,12 @@ class SignalingHub:
     # --- introspection for the host app -------------------------------------------------------
 
     async def get_rooms(self) -> dict[str, list[str]]:
-        """Room id -> peer ids in join order."""
+        """Room id -> peer ids in join order (every process's, with a shared backend)."""
+        await self.open()
         return await self.backend.rooms()
 
     async def get_room_stats(self) -> RoomStats:
+        await self.open()
         rooms = await self.backend.rooms()
         return RoomStats(len(rooms), sum(len(p) for p in rooms.values()))
 

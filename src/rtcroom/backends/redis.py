@@ -312,12 +312,7 @@ class RedisBackend(Backend):
         connection, so frames keep the order they were sent in)."""
         pub = self._pub
         if pub is None or not self._ready:
-            self._dropped += 1
-            if self._dropped == 1:
-                log.warning(
-                    "Redis is unreachable: frames for peers on other processes are dropped "
-                    "until it is back (peers on this process still reach each other)"
-                )
+            self._dropped += 1  # the outage was logged; the count is reported on return
             return
         channel = self._channel_prefix + room_id.encode()
         payload = f"{kind}\n{self.node_id}\n{sender}\n{to}\n{text}"
@@ -370,11 +365,13 @@ class RedisBackend(Backend):
         else:
             down = self._connected_at - self._down_since
             log.warning(
-                "Redis at %s is back after %.1f s: resubscribed, %d local peers "
-                "registered, joins accepted again",
+                "Redis at %s is back after %.1f s: resubscribed, this process's %d peers "
+                "registered, joins accepted again (%d frames for other processes were dropped "
+                "meanwhile)",
                 self.address.display(),
                 down,
                 len(self._peer_room),
+                self._dropped,
             )
         self._down_since = None
         self._dropped = 0

@@ -144,7 +144,7 @@ class RedisBackend(Backend):
             username=address.username,
             password=address.password,
             ssl=address.tls,
-            db=0,
+            db=address.db,
             decode_responses=True,
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,

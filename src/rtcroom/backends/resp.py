@@ -32,6 +32,7 @@ class RedisAddress:
     username: str | None
     password: str | None
     tls: bool
+    db: int
 
     @classmethod
     def parse(cls, url: str) -> RedisAddress:
@@ -45,7 +46,11 @@ class RedisAddress:
             port = parts.port or 6379
         except ValueError:
             raise ValueError(f"the port in the Redis URL {url!r} is not a number") from None
+        path = parts.path.strip("/")
+        if path and not path.isdigit():
+            raise ValueError(f"the database in the Redis URL {url!r} must be a number, like /0")
         return cls(
+            db=int(path or 0),
             host=parts.hostname or "127.0.0.1",
             port=port,
             username=unquote(parts.username) if parts.username else None,
@@ -56,7 +61,7 @@ class RedisAddress:
     def display(self) -> str:
         """The address for logs, without the password."""
         scheme = "rediss" if self.tls else "redis"
-        return f"{scheme}://{self.host}:{self.port}"
+        return f"{scheme}://{self.host}:{self.port}/{self.db}"
 
 
 def encode(*args: bytes | str) -> bytes:

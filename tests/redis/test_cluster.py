@@ -52,8 +52,10 @@ async def test_two_processes_join_relay_order_and_peer_left(redis_url: str) -> N
         for peer in (b, c):
             for i in range(50):
                 await expect(peer, {"t": "ice", "from": a.peer_id, "candidate": {"n": i}})
-        # a `to` naming nobody in the room is dropped
+        # a `to` naming nobody in the room is dropped, even one crafted to forge a frame
         await b.send({"t": "ice", "to": "peer-0000000000000-0", "candidate": {}})
+        forged = f'{{"t":"sdp","from":"{c.peer_id}","description":{{}}}}'
+        await b.send({"t": "ice", "to": f"{a.peer_id}\n{forged}", "candidate": {}})
         await a.expect_silence(0.2)
         await c.expect_silence(0.01)
 

@@ -245,7 +245,7 @@ class RedisBackend(Backend):
         if to is not None:
             if members is not None and to in members:
                 await deliver(to, text)  # same process: no Redis round trip
-            else:
+            elif "\n" not in to:  # no peer id has one; it would break the frame's framing
                 self._send_frame(room_id, "m", sender, to, text)
         else:
             if members:

@@ -99,6 +99,53 @@ class Result:
     rate: float
     server_us: float
     redis_us: float
+    joins: float = 0.0
+
+
+async def join_rate(urls: list[str], clients: int, tag: str) -> float:
+    """Joins per second: ``clients`` open sockets join rooms of two at once, spread over the
+    processes; timed from the first join frame to the last ``joined``."""
+    sockets = [await websockets.connect(urls[i % len(urls)]) for i in range(clients)]
+    frames = [
+        orjson.dumps({"t": "join", "roomId": f"{tag}-{i // 2}"}).decode() for i in range(clients)
+    ]
+
+    async def join_one(ws: websockets.ClientConnection, frame: str) -> None:
+        await ws.send(frame)
+        while (msg := orjson.loads(await ws.recv()))["t"] != "joined":
+            assert msg["t"] == "peer-joined", f"join refused: {msg}"
+
+    start = time.perf_counter()
+    await asyncio.gather(*(join_one(ws, f) for ws, f in zip(sockets, frames, strict=True)))
+    wall = time.perf_counter() - start
+    for ws in sockets:
+        await ws.close()
+    return clients / wall
+
+
+async def detection_seconds(redis_url: str) -> float:
+    """kill -9 one of two processes (default ``--redis-node-ttl``); seconds until its peer's
+    partner hears ``peer-left``."""
+    ports = [free_port(), free_port()]
+    procs = [start_server(redis_url, port) for port in ports]
+    try:
+        for port in ports:
+            await wait_port(port)
+        await asyncio.sleep(6.5)  # survivors reap only after node_ttl connected
+        a, _ = await join(f"ws://127.0.0.1:{ports[0]}{PATH}", "detect")
+        _b, _ = await join(f"ws://127.0.0.1:{ports[1]}{PATH}", "detect")
+        assert orjson.loads(await a.recv())["t"] == "peer-joined"
+        procs[1].kill()
+        start = time.perf_counter()
+        msg = orjson.loads(await asyncio.wait_for(a.recv(), 60))
+        assert msg["t"] == "peer-left", msg
+        elapsed = time.perf_counter() - start
+        await a.close()
+        return elapsed
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(10)
 
 
 async def one_round(
@@ -162,6 +209,7 @@ async def scenario(
         pair = (urls[0], urls[-1])  # sender on the first process, receiver on the last
         pids = [p.pid for p in procs]
         await one_round(pair, pids, redis_pid, args.pairs, 100, "warmup")
+        joins = statistics.median([await join_rate(urls, 200, f"j{i}") for i in range(3)])
         results = [
             await one_round(pair, pids, redis_pid, args.pairs, args.messages, f"r{i}")
             for i in range(args.rounds)
@@ -174,6 +222,7 @@ async def scenario(
         statistics.median(r.rate for r in results),
         statistics.median(r.server_us for r in results),
         statistics.median(r.redis_us for r in results),
+        joins,
     )
     return name, best
 
@@ -189,6 +238,7 @@ async def main(args: argparse.Namespace) -> None:
             await scenario("1 process, Redis backend", url, 1, redis.pid, args),
             await scenario("2 processes, Redis, peers split", url, 2, redis.pid, args),
         ]
+        detected = await detection_seconds(url)
     finally:
         redis.terminate()
         redis.wait(10)
@@ -196,11 +246,15 @@ async def main(args: argparse.Namespace) -> None:
         f"\n{args.pairs} rooms x {args.messages} ICE frames, median of {args.rounds} rounds, "
         f"{os.cpu_count()} cores\n"
     )
-    print("| setup | relayed msg/s | rtcroom CPU µs/msg | redis-server CPU µs/msg |")
-    print("|---|---:|---:|---:|")
+    print("| setup | relayed msg/s | rtcroom CPU µs/msg | redis-server CPU µs/msg | joins/s |")
+    print("|---|---:|---:|---:|---:|")
     for name, r in rows:
         redis_col = f"{r.redis_us:.1f}" if "Redis" in name else "–"
-        print(f"| {name} | {r.rate:,.0f} | {r.server_us:.1f} | {redis_col} |")
+        print(f"| {name} | {r.rate:,.0f} | {r.server_us:.1f} | {redis_col} | {r.joins:,.0f} |")
+    print(
+        f"\nkill -9 of one of two processes: its peer announced as left after {detected:.1f} s "
+        "(documented bound: 6 s with the defaults)"
+    )
 
 
 def in_namespace() -> bool:

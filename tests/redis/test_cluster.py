@@ -175,3 +175,17 @@ async def test_in_process_hubs_share_rooms_callbacks_fire_once(redis_url: str) -
             ("aiohttp", "destroyed", "pair"),
         ]
         assert await s1.hub.get_rooms() == {}
+
+
+async def test_a_burst_of_joins_on_one_process_is_admitted(redis_url: str) -> None:
+    """More simultaneous joins than Redis connections: they queue, none is refused."""
+    async with signaling_server("aiohttp", backend=RedisBackend(redis_url)) as server:
+        clients = await asyncio.gather(*(SignalClient.connect(server.url) for _ in range(200)))
+        await asyncio.gather(
+            *(c.send({"t": "join", "roomId": f"burst-{i // 2}"}) for i, c in enumerate(clients))
+        )
+        replies = await asyncio.gather(*(c.recv(timeout=20) for c in clients))
+        assert [r["t"] for r in replies] == ["joined"] * 200
+        rooms = await server.hub.get_rooms()
+        assert len(rooms) == 100 and all(len(p) == 2 for p in rooms.values())
+        await asyncio.gather(*(c.close() for c in clients))

@@ -22,7 +22,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Connection, Redis, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -38,6 +38,7 @@ DEFAULT_URL: Final = "redis://127.0.0.1:6379/0"
 RECONNECT_SECONDS: Final = 1.0
 REMINDER_SECONDS: Final = 30.0
 TOMBSTONE_MS: Final = 24 * 3600 * 1000
+MAX_CONNECTIONS: Final = 32  # for scripts; relay frames use two connections of their own
 
 # Trouble talking to Redis, whatever layer reports it.
 _REDIS_TROUBLE = (RedisError, RespError, OSError, EOFError, TimeoutError)
@@ -138,18 +139,23 @@ class RedisBackend(Backend):
     async def open(self, deliver: Deliver, peer_gone: PeerGone) -> None:
         self._deliver, self._gone = deliver, peer_gone
         address = self.address
-        self._redis = Redis(
+        # A blocking pool: a burst of joins waits for a free connection (up to ``timeout``)
+        # instead of failing with "Too many connections".
+        pool = BlockingConnectionPool(
+            connection_class=SSLConnection if address.tls else Connection,
+            max_connections=MAX_CONNECTIONS,
+            timeout=self.timeout,
             host=address.host,
             port=address.port,
             username=address.username,
             password=address.password,
-            ssl=address.tls,
             db=address.db,
             decode_responses=True,
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
             retry=Retry(NoBackoff(), 1),
         )
+        self._redis = Redis(connection_pool=pool)
         for name in ("JOIN", "LEAVE", "HEARTBEAT", "SYNC", "REAP", "RETIRE", "ROOMS"):
             self._scripts[name] = self._redis.register_script(getattr(lua, name))
         self._first_attempt.clear()

@@ -160,7 +160,7 @@ class SignalingHub:
         if not self._opened:
             async with self._open_lock:
                 if not self._opened:
-                    await self.backend.open(self._deliver, self._peer_gone)
+                    await self.backend.open(self._deliver, self._peer_gone, self._kick_here)
                     self._opened = True
 
     async def session(self, conn: Connection) -> Session:
@@ -197,11 +197,17 @@ class SignalingHub:
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
 
     async def kick(self, peer_id: str, reason: str = "kicked") -> bool:
-        """Remove a peer held by this process and close its socket.
+        """Remove a peer and close its socket, on whichever process holds it.
 
-        The room hears ``peer-left`` at once; ``on_peer_leave`` gets reason ``"kicked"``.
-        Returns ``False`` when no such peer is connected here.
+        The room hears ``peer-left`` at once; ``on_peer_leave`` gets reason ``"kicked"`` (on the
+        holding process). Returns ``False`` when no such peer is connected (anywhere, with a
+        shared backend; that may raise ``BackendUnavailable`` while its store is unreachable).
         """
+        if peer_id not in self._local:
+            return await self.backend.kick_elsewhere(peer_id, reason)
+        return await self._kick_here(peer_id, reason)
+
+    async def _kick_here(self, peer_id: str, reason: str) -> bool:
         session = self._local.get(peer_id)
         if session is None or session._closed:
             return False

@@ -6,6 +6,9 @@ import asyncio
 import itertools
 import re
 
+import pytest
+import websockets
+
 from rtcroom import RedisBackend, SignalingCallbacks
 
 from ..support import SignalClient, signaling_server
@@ -189,3 +192,29 @@ async def test_a_burst_of_joins_on_one_process_is_admitted(redis_url: str) -> No
         rooms = await server.hub.get_rooms()
         assert len(rooms) == 100 and all(len(p) == 2 for p in rooms.values())
         await asyncio.gather(*(c.close() for c in clients))
+
+
+async def test_kick_reaches_a_peer_on_another_process(redis_url: str) -> None:
+    async with (
+        signaling_server("uvicorn", backend=RedisBackend(redis_url)) as here,
+        server_processes(redis_url, 1) as (there,),
+    ):
+        a = await SignalClient.connect(there.url)
+        b = await SignalClient.connect(here.url)
+        await a.join("k")
+        await b.join("k")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        assert a.peer_id
+        assert await here.hub.kick(a.peer_id, "bye from another process") is True
+        await expect(b, {"t": "peer-left", "peerId": a.peer_id})
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await a.ws.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            4000,
+            "bye from another process",
+        )
+        assert await here.hub.get_rooms() == {"k": [b.peer_id]}
+        assert await here.hub.kick(a.peer_id) is False  # gone everywhere now
+        assert await here.hub.kick("peer-0000000000000-0") is False
+        await b.close()

@@ -20,6 +20,10 @@ died). For a peer held elsewhere the hub tells the room's local members; for one
 process was itself presumed dead) it closes the socket so the client joins again.
 ``room_destroyed`` is true exactly once cluster-wide, when that took the room's last member."""
 
+Kick = Callable[[str, str], Awaitable[bool]]
+"""``kick(peer_id, reason)``: remove a peer held by this process, asked by another process;
+``False`` if it is not here (any more)."""
+
 
 class BackendUnavailable(Exception):
     """The shared room store cannot be reached; the join is refused with this message."""
@@ -45,7 +49,7 @@ class Backend(ABC):
     """Room membership and routing. Methods are coroutines so a networked store fits."""
 
     @abstractmethod
-    async def open(self, deliver: Deliver, peer_gone: PeerGone) -> None:
+    async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
         """Start (connect, subscribe); called once by the hub before the first join."""
 
     @abstractmethod
@@ -68,3 +72,8 @@ class Backend(ABC):
     @abstractmethod
     async def rooms(self) -> dict[str, list[str]]:
         """Every room and its members in join order (cluster-wide for shared backends)."""
+
+    async def kick_elsewhere(self, peer_id: str, reason: str) -> bool:
+        """Have the process holding ``peer_id`` kick it; ``False`` when no process holds it.
+        A single-process backend holds no peer elsewhere."""
+        return False

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from .. import protocol
 from . import redis_scripts as lua
-from .base import Admission, Backend, BackendUnavailable, Deliver, Departure, PeerGone
+from .base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
 from .resp import RedisAddress, RespConnection, RespError
 
 log = logging.getLogger("rtcroom.redis")
@@ -110,6 +110,7 @@ class RedisBackend(Backend):
         self._channels: dict[str, _Channel] = {}
         self._deliver: Deliver | None = None
         self._gone: PeerGone | None = None
+        self._kick: Kick | None = None
         self._redis: Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._sub: RespConnection | None = None
@@ -136,8 +137,8 @@ class RedisBackend(Backend):
 
     # --- Backend -------------------------------------------------------------------------------
 
-    async def open(self, deliver: Deliver, peer_gone: PeerGone) -> None:
-        self._deliver, self._gone = deliver, peer_gone
+    async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
+        self._deliver, self._gone, self._kick = deliver, peer_gone, kick
         address = self.address
         # A blocking pool: a burst of joins waits for a free connection (up to ``timeout``)
         # instead of failing with "Too many connections".
@@ -156,7 +157,7 @@ class RedisBackend(Backend):
             retry=Retry(NoBackoff(), 1),
         )
         self._redis = Redis(connection_pool=pool)
-        for name in ("JOIN", "LEAVE", "HEARTBEAT", "SYNC", "REAP", "RETIRE", "ROOMS"):
+        for name in ("JOIN", "LEAVE", "HEARTBEAT", "SYNC", "REAP", "RETIRE", "ROOMS", "LOCATE"):
             self._scripts[name] = self._redis.register_script(getattr(lua, name))
         self._first_attempt.clear()
         self._tasks = [
@@ -272,6 +273,19 @@ class RedisBackend(Backend):
         except _REDIS_TROUBLE as exc:
             raise BackendUnavailable(protocol.UNAVAILABLE) from exc
         return {flat[i]: list(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    async def kick_elsewhere(self, peer_id: str, reason: str) -> bool:
+        pub = self._pub
+        if not self._ready or pub is None:
+            raise BackendUnavailable(protocol.UNAVAILABLE)
+        try:
+            node = await self._script("LOCATE", peer_id)
+            if not node:
+                return False
+            pub.send("PUBLISH", f"{self.key_prefix}node:{node}", f"k\n{peer_id}\n{reason}")
+        except _REDIS_TROUBLE as exc:
+            raise BackendUnavailable(protocol.UNAVAILABLE) from exc
+        return True
 
     # --- local bookkeeping ---------------------------------------------------------------------
 
@@ -391,6 +405,9 @@ class RedisBackend(Backend):
             if not isinstance(msg, list) or len(msg) != 3:
                 continue
             kind, channel = msg[0], msg[1]
+            if channel == self._node_channel and kind == b"message":
+                await self._on_node_message(msg[2])
+                continue
             if not isinstance(channel, bytes) or not channel.startswith(prefix):
                 continue
             room_id = channel[len(prefix) :].decode()
@@ -425,6 +442,15 @@ class RedisBackend(Backend):
         for peer_id in list(members):
             if peer_id != sender:
                 await deliver(peer_id, text)
+
+    async def _on_node_message(self, data: bytes) -> None:
+        """A request from another process for a peer held here (today: kick)."""
+        kind, peer_id, reason = data.decode().split("\n", 2)
+        if kind == "k" and self._kick is not None:
+            try:
+                await self._kick(peer_id, reason)
+            except Exception:
+                log.exception("kicking %s for another process failed", peer_id)
 
     async def _read_publish_replies(self, pub: RespConnection) -> None:
         """PUBLISH answers with a subscriber count we do not need; a broken socket ends the

@@ -159,3 +159,12 @@ end
 return out
 """
 """-> ``{room id, {peer ids in join order}, ...}``."""
+
+LOCATE: Final = """
+local p, pid = ARGV[1], ARGV[2]
+for _, nid in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if redis.call('HEXISTS', p .. 'node:' .. nid, pid) == 1 then return nid end
+end
+return false
+"""
+"""-> the id of the node holding a peer, or nil."""

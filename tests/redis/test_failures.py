@@ -9,6 +9,7 @@ import signal
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 import websockets
 
@@ -245,3 +246,33 @@ def test_bad_settings_are_refused_with_a_clear_message() -> None:
         RedisBackend("http://127.0.0.1:6379")
     with pytest.raises(ValueError, match="at least twice heartbeat_interval"):
         RedisBackend("redis://127.0.0.1", node_ttl=1, heartbeat_interval=1)
+
+
+async def test_healthz_tells_a_load_balancer_while_redis_is_away(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    async def health(http: aiohttp.ClientSession, port: int) -> tuple[int, dict[str, Any]]:
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            return resp.status, await resp.json()
+
+    async def wait_status(http: aiohttp.ClientSession, port: int, status: int) -> dict[str, Any]:
+        deadline = time.monotonic() + BOUND
+        while True:
+            code, body = await health(http, port)
+            if code == status:
+                return body
+            assert time.monotonic() < deadline, f"/healthz stayed {code}: {body}"
+            await asyncio.sleep(0.1)
+
+    async with server_processes(redis_url, 1) as (proc,), aiohttp.ClientSession() as http:
+        assert (await wait_status(http, proc.port, 200))["status"] == "ok"
+        redis_server.stop()
+        try:
+            body = await wait_status(http, proc.port, 503)
+            assert body == {"status": "unavailable", "error": UNAVAILABLE}
+        finally:
+            redis_server.start()
+        assert (await wait_status(http, proc.port, 200))["status"] == "ok"
+        assert proc.proc.poll() is None
+        log = proc.stderr()
+    assert "Lost the connection to Redis" in log and "is back after" in log

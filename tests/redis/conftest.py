@@ -26,7 +26,8 @@ class RedisServer:
     """``redis-server`` on 127.0.0.1 with no persistence; ``stop``/``start`` for outage tests
     (a restart comes back empty, as an unpersisted Redis does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
+        self.extra = extra
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -45,6 +46,7 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

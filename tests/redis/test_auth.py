@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -12,44 +10,18 @@ import pytest
 from rtcroom import RedisBackend
 from rtcroom.protocol import UNAVAILABLE
 
-from ..support import SignalClient, free_port, signaling_server
+from ..support import SignalClient, signaling_server
+from .conftest import RedisServer
 
 
 @pytest.fixture
 def secured_redis() -> Iterator[int]:
-    port = free_port()
-    binary = shutil.which("redis-server")
-    assert binary
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--requirepass",
-            "s3cret",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    server = RedisServer("--requirepass", "s3cret")
+    server.start()  # (its PING readiness check answers NOAUTH, which is still an answer)
     try:
-        for _ in range(200):
-            ping = subprocess.run(
-                ["redis-cli", "-p", str(port), "-a", "s3cret", "--no-auth-warning", "PING"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            if ping.stdout.strip() == "PONG":
-                break
-        yield port
+        yield server.port
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 async def test_password_in_the_url_is_used(secured_redis: int) -> None:

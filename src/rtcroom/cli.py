@@ -20,6 +20,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_peers < 1:
         print(f"rtcroom: --max-peers must be at least 1, got {args.max_peers}", file=sys.stderr)
         return 2
+    if not args.redis_node_ttl > 0:
+        print(
+            f"rtcroom: --redis-node-ttl must be positive, got {args.redis_node_ttl}",
+            file=sys.stderr,
+        )
+        return 2
     backend = None
     if args.redis:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 
 import pytest
@@ -217,4 +218,28 @@ async def test_kick_reaches_a_peer_on_another_process(redis_url: str) -> None:
         assert await here.hub.get_rooms() == {"k": [b.peer_id]}
         assert await here.hub.kick(a.peer_id) is False  # gone everywhere now
         assert await here.hub.kick("peer-0000000000000-0") is False
+        await b.close()
+
+
+async def test_room_ids_javascript_allows_work_across_processes(redis_url: str) -> None:
+    """A lone surrogate is legal in a JavaScript string, so in a roomId or a `to`."""
+    room = "caf\u00e9 \U0001f600 \ud800"
+    async with (
+        signaling_server("uvicorn", backend=RedisBackend(redis_url)) as s1,
+        signaling_server("aiohttp", backend=RedisBackend(redis_url)) as s2,
+    ):
+        a, b = await SignalClient.connect(s1.url), await SignalClient.connect(s2.url)
+        for client in (a, b):
+            await client.send('{"t":"join","roomId":"caf\\u00e9 \\ud83d\\ude00 \\ud800"}')
+            # (orjson refuses the lone surrogate the server writes back; json, like JS, takes it)
+            reply = json.loads(await asyncio.wait_for(client.ws.recv(), 5))
+            assert reply["t"] == "joined" and reply["roomId"] == room
+            client.peer_id = reply["peerId"]
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        assert list(await s1.hub.get_rooms()) == [room]
+        await b.send('{"t":"ice","to":"peer-\\udc00","candidate":{}}')  # names nobody: dropped
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"n": 1}})
+        await expect(a, {"t": "ice", "from": b.peer_id, "candidate": {"n": 1}})
+        await a.close()
+        await expect(b, {"t": "peer-left", "peerId": a.peer_id})
         await b.close()

@@ -152,6 +152,7 @@ class RedisBackend(Backend):
             password=address.password,
             db=address.db,
             decode_responses=True,
+            encoding_errors="surrogatepass",  # room ids may hold lone surrogates, as in JS
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
             retry=Retry(NoBackoff(), 1),
@@ -301,7 +302,7 @@ class RedisBackend(Backend):
     async def _acquire(self, room_id: str) -> None:
         channel = self._channels.get(room_id)
         if channel is None:
-            channel = _Channel(self._channel_prefix + room_id.encode())
+            channel = _Channel(self._channel_name(room_id))
             self._channels[room_id] = channel
             self._sub_send("SUBSCRIBE", channel.name)
         channel.refs += 1
@@ -334,12 +335,15 @@ class RedisBackend(Backend):
         if pub is None or not self._ready:
             self._dropped += 1  # the outage was logged; the count is reported on return
             return
-        channel = self._channel_prefix + room_id.encode()
+        channel = self._channel_name(room_id)
         payload = f"{kind}\n{self.node_id}\n{sender}\n{to}\n{text}"
         try:
             pub.send("PUBLISH", channel, payload)
         except OSError:
             self._dropped += 1
+
+    def _channel_name(self, room_id: str) -> bytes:
+        return self._channel_prefix + room_id.encode("utf-8", "surrogatepass")
 
     async def _script(self, name: str, *args: str | int) -> Any:
         return await self._scripts[name](args=[self.key_prefix, *args])
@@ -410,7 +414,7 @@ class RedisBackend(Backend):
                 continue
             if not isinstance(channel, bytes) or not channel.startswith(prefix):
                 continue
-            room_id = channel[len(prefix) :].decode()
+            room_id = channel[len(prefix) :].decode("utf-8", "surrogatepass")
             if kind == b"message":
                 try:
                     await self._on_frame(room_id, msg[2])
@@ -425,7 +429,7 @@ class RedisBackend(Backend):
         members = self._rooms.get(room_id)
         if not members:
             return
-        kind, origin, sender, to, text = data.decode().split("\n", 4)
+        kind, origin, sender, to, text = data.decode("utf-8", "surrogatepass").split("\n", 4)
         if origin == self.node_id:
             return  # delivered locally when it was sent
         if kind == "g":
@@ -445,7 +449,7 @@ class RedisBackend(Backend):
 
     async def _on_node_message(self, data: bytes) -> None:
         """A request from another process for a peer held here (today: kick)."""
-        kind, peer_id, reason = data.decode().split("\n", 2)
+        kind, peer_id, reason = data.decode("utf-8", "surrogatepass").split("\n", 2)
         if kind == "k" and self._kick is not None:
             try:
                 await self._kick(peer_id, reason)

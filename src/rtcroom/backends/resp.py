@@ -65,10 +65,11 @@ class RedisAddress:
 
 
 def encode(*args: bytes | str) -> bytes:
-    """One command in RESP's array-of-bulk-strings form."""
+    """One command in RESP's array-of-bulk-strings form. Lone surrogates, which JavaScript
+    strings (so room ids) may hold, pass through as their UTF-8-style bytes."""
     out = [b"*%d\r\n" % len(args)]
     for arg in args:
-        data = arg.encode() if isinstance(arg, str) else arg
+        data = arg.encode("utf-8", "surrogatepass") if isinstance(arg, str) else arg
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 

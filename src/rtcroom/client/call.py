@@ -404,6 +404,9 @@ class WebRTCCall:
     def _on_signal(self, msg: dict[str, Any]) -> None:
         t = msg.get("t")
         if t == "joined":
+            # Only a completed join proves the server is back: a server that accepts sockets
+            # and drops them at once must still run out of attempts (Agentuity resets on open).
+            self._attempts = 0
             self.peer_id = str(msg.get("peerId"))
             peers = msg.get("peers")
             for remote in peers if isinstance(peers, list) else []:
@@ -486,7 +489,6 @@ class WebRTCCall:
                 log.info("reconnect attempt %d failed: %s", self._attempts, exc)
                 self._schedule_reconnect(reasons.WEBSOCKET_CLOSED)
             return
-        self._attempts = 0
         self.emit(ReconnectedEvent())
 
     # --- sessions (called by PeerSession) -----------------------------------------------------

@@ -232,7 +232,15 @@ class PeerSession:
             await self._set_local(answer)
         await self._send_local_description()
         self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        if self._has_unnegotiated_tracks():
+            self._offer_wanted = True  # what negotiationneeded would do in a browser
         await self._settled()
+
+    def _has_unnegotiated_tracks(self) -> bool:
+        """A local track the remote offer left out (we answered; now we must offer)."""
+        return any(
+            t.mid is None and t.sender.track is not None for t in self.pc.getTransceivers()
+        )
 
     async def _apply_answer(self, sdp: str) -> None:
         if self.pc.signalingState != "have-local-offer":

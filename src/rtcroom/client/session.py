@@ -77,10 +77,13 @@ class PeerSession:
         self._waiting: list[asyncio.Future[None]] = []  # renegotiate() calls not yet offered
         self._inflight: list[asyncio.Future[None]] = []  # ... whose offer awaits its answer
         self._ignoring_offer = False
+        self._tracks_to_add: LocalTracks | None = None
+        self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
         self.offer_collisions = 0
         """How many times both sides offered at once (glare); for diagnostics."""
         pc.on("datachannel", self._register_channel)
         pc.on("iceconnectionstatechange", self._on_ice_state)
+        pc.on("connectionstatechange", self._on_connection_state)
         pc.on("track", self._on_track)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -89,13 +92,15 @@ class PeerSession:
         self, *, offerer: bool, channels: list[DataChannelConfig], tracks: LocalTracks | None
     ) -> None:
         """Add local tracks, create data channels (offerer only) and, as the offerer, offer."""
-        if tracks is not None:
-            tracks.add_to(self.pc)
         if offerer:
+            if tracks is not None:
+                tracks.add_to(self.pc)
             for config in channels:
                 self._register_channel(config.create_on(self.pc))
             self._offer_wanted = True
             self._inbox.put_nowait(("offer", None))
+        else:
+            self._tracks_to_add = tracks  # added around the first answer, see _apply_offer
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
@@ -227,11 +232,21 @@ class PeerSession:
             self._inflight.clear()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self._flush_candidates()
+        later: list[Any] = []
+        tracks, self._tracks_to_add = self._tracks_to_add, None
+        if tracks is not None:
+            later = tracks.add_answerable(self.pc)
         with ice.host_addresses(self._call.ice_host_addresses):
             answer = await self.pc.createAnswer()
             await self._set_local(answer)
         await self._send_local_description()
         self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        if tracks is not None and later:
+            # Tracks the offer left out need our own offer. aiortc starts the senders of new
+            # m-lines only if DTLS is up when that exchange ends, and a new transceiver would
+            # hold the connection state below "connected": add them once connected.
+            self._later_tracks = (tracks, later)
+            self._on_connection_state()
         if self._has_unnegotiated_tracks():
             self._offer_wanted = True  # what negotiationneeded would do in a browser
         await self._settled()
@@ -302,6 +317,17 @@ class PeerSession:
             )
         else:
             self._call._sessions_changed()
+
+    def _on_connection_state(self) -> None:
+        if self.closed or self.pc.connectionState != "connected":
+            return
+        if self._later_tracks is not None:
+            tracks, later = self._later_tracks
+            self._later_tracks = None
+            tracks.add_to(self.pc, later)
+            self._offer_wanted = True
+        if self._offer_wanted:
+            self._inbox.put_nowait(("offer", None))
 
     def _on_track(self, track: Any) -> None:
         if not self.closed:

@@ -36,9 +36,27 @@ class LocalTracks:
         if not self.tracks:
             self.tracks = list(await self.source.get_tracks())
 
-    def add_to(self, pc: RTCPeerConnection) -> None:
-        for track in self.tracks:
+    def add_to(
+        self, pc: RTCPeerConnection, tracks: list[MediaStreamTrack] | None = None
+    ) -> None:
+        for track in self.tracks if tracks is None else tracks:
             pc.addTrack(self._relay.subscribe(track))
+
+    def add_answerable(self, pc: RTCPeerConnection) -> list[MediaStreamTrack]:
+        """After a remote offer is applied: add the tracks that fit a free transceiver the
+        offer created, return the rest. (aiortc cannot answer while it holds a transceiver
+        the offer did not mention, so those wait for our own offer.)"""
+        free = [
+            t.kind for t in pc.getTransceivers() if t.sender.track is None and t.mid is not None
+        ]
+        rest = []
+        for track in self.tracks:
+            if track.kind in free:
+                free.remove(track.kind)
+                self.add_to(pc, [track])
+            else:
+                rest.append(track)
+        return rest
 
     def stop(self) -> None:
         self.source.stop()

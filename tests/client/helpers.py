@@ -55,10 +55,12 @@ class Recorder:
 
 
 async def eventually(check: Callable[[], Any], timeout: float = WAIT) -> None:
-    """Poll an async-free condition (bounded)."""
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
+    """Poll a condition every 20 ms, at most ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"condition still false after {timeout} s")
 
 
 async def room_members(hub: Any, room: str) -> list[str]:
@@ -83,6 +85,10 @@ async def connected_pair(url: str, **options: Any) -> AsyncIterator[tuple[WebRTC
 async def members_become(hub: Any, room: str, expected: list[Any], timeout: float = WAIT) -> None:
     """Wait until the server's room holds exactly ``expected`` (the server learns of a closed
     socket a moment after the client closed it)."""
-    async with asyncio.timeout(timeout):
-        while await room_members(hub, room) != expected:
-            await asyncio.sleep(0.02)
+    members: list[str] = []
+    for _ in range(int(timeout / 0.02)):
+        members = await room_members(hub, room)
+        if members == expected:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"room {room!r} holds {members}, expected {expected}")

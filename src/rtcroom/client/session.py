@@ -253,9 +253,7 @@ class PeerSession:
 
     def _has_unnegotiated_tracks(self) -> bool:
         """A local track the remote offer left out (we answered; now we must offer)."""
-        return any(
-            t.mid is None and t.sender.track is not None for t in self.pc.getTransceivers()
-        )
+        return any(t.mid is None and t.sender.track is not None for t in self.pc.getTransceivers())
 
     async def _apply_answer(self, sdp: str) -> None:
         if self.pc.signalingState != "have-local-offer":

@@ -36,9 +36,7 @@ class LocalTracks:
         if not self.tracks:
             self.tracks = list(await self.source.get_tracks())
 
-    def add_to(
-        self, pc: RTCPeerConnection, tracks: list[MediaStreamTrack] | None = None
-    ) -> None:
+    def add_to(self, pc: RTCPeerConnection, tracks: list[MediaStreamTrack] | None = None) -> None:
         for track in self.tracks if tracks is None else tracks:
             pc.addTrack(self._relay.subscribe(track))
 

@@ -349,7 +349,8 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
       channel.send(chunk);
     }
     if (await reply() !== 'done') throw new Error('protocol');
-    if (size) out['mbps_' + size / 1024 + 'k'] = n * size / 1048576 / ((performance.now() - start) / 1000);
+    const seconds = (performance.now() - start) / 1000;
+    if (size) out['mbps_' + size / 1024 + 'k'] = n * size / 1048576 / seconds;
   }
   const rtts = [];
   for (let i = 0; i < rttCount + 20; i++) {

@@ -341,7 +341,7 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
     const bytes = size || 65536, amount = size ? total : total / 4;
     const chunk = new Uint8Array(bytes); crypto.getRandomValues(chunk.subarray(0, 65536));
     const n = Math.floor(amount / bytes);
-    channel.send('expect:' + n * size);
+    channel.send('expect:' + n * bytes);
     const start = performance.now();
     for (let i = 0; i < n; i++) {
       if (channel.bufferedAmount > high)
@@ -350,7 +350,7 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
     }
     if (await reply() !== 'done') throw new Error('protocol');
     const seconds = (performance.now() - start) / 1000;
-    if (size) out['mbps_' + size / 1024 + 'k'] = n * size / 1048576 / seconds;
+    if (size) out['mbps_' + size / 1024 + 'k'] = n * bytes / 1048576 / seconds;
   }
   const rtts = [];
   for (let i = 0; i < rttCount + 20; i++) {
@@ -385,7 +385,9 @@ async def chromium_round(url: str, room: str, total: int) -> dict[str, Any]:
             await asyncio.gather(first.goto(health), second.goto(health))
             receiving = asyncio.ensure_future(first.evaluate(PAGE_JS, ["receiver", url, *args]))
             await asyncio.sleep(0.5)  # the receiver is in the room before the sender joins
-            result: dict[str, Any] = await second.evaluate(PAGE_JS, ["sender", url, *args])
+            result: dict[str, Any] = await asyncio.wait_for(
+                second.evaluate(PAGE_JS, ["sender", url, *args]), 300
+            )
             await asyncio.wait_for(receiving, 30)
             return result
         finally:

@@ -4,9 +4,9 @@ Run inside a loopback-only namespace (never on a real network)::
 
     unshare -n sh -c 'ip link set lo up && PYTHONPATH=src python bench/client_bench.py'
 
-Options: ``--rounds 3`` ``--megabytes 16`` ``--impl rtcroom,aiortc,chromium`` (also
-``rtcroom-rcvbuf0``: rtcroom with the kernel's UDP buffer; ``aiortc+rcvbuf``: bare aiortc with
-rtcroom's 4 MiB buffer), ``--sctp-user-data N`` (experiment, see the README).
+Options: ``--rounds 3`` ``--megabytes 16`` ``--impl rtcroom,aiortc,chromium`` (``NAME@BYTES``,
+e.g. ``aiortc@4194304``, sets that UDP receive buffer on the Python peers), ``--sctp-user-data
+N`` (experiment: aiortc's SCTP chunk size; see the README).
 
 Each round starts a fresh pair of peers in two processes (Chromium: two pages), joined through
 a real rtcroom signaling server: the newcomer ("sender") measures join-to-connected (socket
@@ -38,7 +38,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from rtcroom import ice
 from rtcroom.app import create_app
 from rtcroom.client import DataChannelConfig, WebRTCCall
-from rtcroom.client.tuning import DEFAULT_UDP_RECEIVE_BUFFER, grow_receive_buffers
+from rtcroom.client.tuning import grow_receive_buffers
 
 KIB = 1024
 MB = 1024 * 1024
@@ -440,13 +440,9 @@ async def main(opts: argparse.Namespace) -> None:
                 if impl == "chromium":
                     result = await chromium_round(url, room, total)
                 else:
-                    # "aiortc+rcvbuf": the bare pair with rtcroom's receive-buffer setting;
-                    # "rtcroom-rcvbuf0": rtcroom with the kernel's default buffer.
-                    rcvbuf = {
-                        "rtcroom": DEFAULT_UDP_RECEIVE_BUFFER,
-                        "aiortc+rcvbuf": DEFAULT_UDP_RECEIVE_BUFFER,
-                    }.get(impl, 0)
-                    base = impl.split("+")[0].split("-")[0]
+                    # "name@BYTES": that UDP receive buffer (else the kernel default).
+                    base, _, size = impl.partition("@")
+                    rcvbuf = int(size or 0)
                     result = await python_round(base, url, room, total, rcvbuf)
                 print(impl, n, {k: round(v, 2) for k, v in result.items()}, flush=True)
                 rounds.append(result)
@@ -477,7 +473,7 @@ def cli() -> None:
     parser.add_argument(
         "--impl",
         default="rtcroom,aiortc,chromium",
-        help="comma list of rtcroom, rtcroom-rcvbuf0, aiortc, aiortc+rcvbuf, chromium",
+        help="comma list of rtcroom, aiortc, chromium; NAME@BYTES sets SO_RCVBUF",
     )
     parser.add_argument("--rcvbuf", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument(

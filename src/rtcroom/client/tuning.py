@@ -1,10 +1,12 @@
-"""Socket tuning for bulk data: a larger UDP receive buffer for ICE's sockets.
+"""Socket tuning for bulk data: the UDP receive buffer of ICE's sockets (off by default).
 
-Measured with ``bench/client_bench.py`` on loopback: with the kernel's default buffer
-(208 KiB) an aiortc receiver drops 1,400–2,500 datagrams per 16 MB transfer at the socket
-(``RcvbufErrors`` in ``/proc/net/snmp``), and each loss stalls SCTP until the resend; with 4 MiB
-it drops none, throughput stops swinging between runs and the p99 round trip falls by two
-thirds. The kernel caps the value at ``net.core.rmem_max`` without an error.
+Measured with ``bench/client_bench.py`` on loopback (see the README): with the kernel's default
+buffer (208 KiB here) an aiortc receiver drops hundreds to thousands of datagrams per 16 MB
+(``RcvbufErrors`` in ``/proc/net/snmp``); with 4 MiB it drops none. Yet throughput did not
+improve: it fell from ~24/29 to ~20/23 MB/s (16/64 KiB messages), presumably because the
+pure-Python SCTP receiver is CPU-bound and a deeper queue only delays the congestion signal. So
+the option exists, for links where loss at the socket is the limit, but defaults to ``None``.
+The kernel caps the value at ``net.core.rmem_max`` without an error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from aiortc import RTCPeerConnection
 
 log = logging.getLogger("rtcroom.client")
 
-DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+DEFAULT_UDP_RECEIVE_BUFFER: int | None = None
 
 
 def grow_receive_buffers(pc: RTCPeerConnection, size: int | None) -> None:

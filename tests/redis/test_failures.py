@@ -166,6 +166,10 @@ async def test_redis_stopped_and_started_under_load(
         await y2.join("local")
         await expect(x1, {"t": "peer-joined", "peerId": x2.peer_id})
         await expect(y1, {"t": "peer-joined", "peerId": y2.peer_id})
+        w1, w2 = await SignalClient.connect(s1.url), await SignalClient.connect(s2.url)
+        await w1.join("leaves during the outage")
+        await w2.join("leaves during the outage")
+        await expect(w1, {"t": "peer-joined", "peerId": w2.peer_id})
 
         stop_load = asyncio.Event()
 
@@ -192,10 +196,13 @@ async def test_redis_stopped_and_started_under_load(
             assert await z.recv(10) == {"t": "error", "message": UNAVAILABLE}
             # peers on one process keep relaying without Redis
             await relay_until(y2, y1, "during outage")
+            await w2.close()  # its process cannot tell the other one now...
             await asyncio.sleep(0.5)
         finally:
             redis_server.start()  # comes back empty: no persistence
 
+        # ...so it does when Redis is back
+        await expect(w1, {"t": "peer-left", "peerId": w2.peer_id}, BOUND)
         z2, reply = await join_when_available(s2.url, "new")
         assert reply["peers"] == []
         await relay_until(x2, x1, "after outage")
@@ -210,6 +217,7 @@ async def test_redis_stopped_and_started_under_load(
             "across": sorted([x1.peer_id, x2.peer_id]),
             "local": sorted([y1.peer_id, y2.peer_id]),
             "new": [z2.peer_id],
+            "leaves during the outage": [w1.peer_id],
         }
 
         await x2.close()
@@ -217,7 +225,7 @@ async def test_redis_stopped_and_started_under_load(
         while msg.get("t") != "peer-left":  # load frames may still be in flight
             msg = await x1.recv()
         assert msg == {"t": "peer-left", "peerId": x2.peer_id}
-        for client in (x1, y1, y2, z, z2):
+        for client in (x1, y1, y2, z, z2, w1):
             await client.close()
     logs = caplog.text
     assert "Lost the connection to Redis at redis://127.0.0.1:" in logs

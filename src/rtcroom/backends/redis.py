@@ -121,6 +121,8 @@ class RedisBackend(Backend):
         self._last_reminder = 0.0
         self._dropped = 0
         self._dirty = False  # a join/leave failed half-way: reconcile on the next heartbeat
+        # Peers that left while Redis could not hear it: other processes still need peer-left.
+        self._left_unheard: dict[str, str] = {}
         self._inflight = 0  # join/leave scripts awaiting their reply
         self._first_attempt = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -224,13 +226,15 @@ class RedisBackend(Backend):
             return None
         self._forget(peer_id, room_id)
         if not self._ready:
-            self._dirty = True  # removed from Redis when it is back
+            self._dirty = True  # removed from Redis, and announced elsewhere, when it is back
+            self._left_unheard[peer_id] = room_id
             return Departure(room_destroyed=False)
         self._inflight += 1
         try:
             result = await self._script("LEAVE", room_id, peer_id, self.node_id)
         except _REDIS_TROUBLE as exc:
             self._dirty = True
+            self._left_unheard[peer_id] = room_id
             log.warning(
                 "peer %s left room %r but Redis did not hear it (%s); retrying on the "
                 "next heartbeat",
@@ -332,7 +336,7 @@ class RedisBackend(Backend):
         """Publish a frame for the room's members on other processes (fire and forget: one
         connection, so frames keep the order they were sent in)."""
         pub = self._pub
-        if pub is None or not self._ready:
+        if pub is None:
             self._dropped += 1  # the outage was logged; the count is reported on return
             return
         channel = self._channel_name(room_id)
@@ -565,10 +569,14 @@ class RedisBackend(Backend):
                 "registered them again",
                 reply[0],
             )
+        unheard, self._left_unheard = self._left_unheard, {}
         for peer_id, room_id, destroyed in _triples(reply[1:]):
+            unheard.pop(peer_id, None)
             self._send_frame(room_id, "g", peer_id, "", "")
             if destroyed and self._gone is not None:
                 await self._gone(peer_id, room_id, True)
+        for peer_id, room_id in unheard.items():  # Redis had lost them already
+            self._send_frame(room_id, "g", peer_id, "", "")
 
     async def _reap(self) -> None:
         reply = await self._script("REAP", self.node_id, TOMBSTONE_MS)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 from typing import Any
 
@@ -284,3 +285,39 @@ async def test_healthz_tells_a_load_balancer_while_redis_is_away(
         assert proc.proc.poll() is None
         log = proc.stderr()
     assert "Lost the connection to Redis" in log and "is back after" in log
+
+
+async def test_a_client_that_stops_reading_does_not_stall_the_others(redis_url: str) -> None:
+    async with (
+        # (aiohttp waits for a slow reader's socket; uvicorn buffers without limit)
+        signaling_server("aiohttp", backend=RedisBackend(redis_url), max_peers=3) as s1,
+        signaling_server("uvicorn", backend=RedisBackend(redis_url), max_peers=3) as s2,
+    ):
+        # a small receive buffer (no autotuning), so that not reading soon blocks the server
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.connect(("127.0.0.1", s1.port))
+        stalled = SignalClient(await websockets.connect(s1.url, sock=sock, open_timeout=5))
+        watcher = await SignalClient.connect(s1.url)  # same process, same room, reading
+        flooder = await SignalClient.connect(s2.url)
+        await stalled.join("stall")
+        await watcher.join("stall")
+        await flooder.join("stall")
+        await expect(watcher, {"t": "peer-joined", "peerId": flooder.peer_id})
+        # from now on it reads nothing: its socket buffers fill, then the server's sends wait
+        stalled.ws.transport.pause_reading()
+        big = {"blob": "x" * 65536}
+        count = 400  # ~26 MB, more than the socket buffers of the client that does not read
+
+        async def watch() -> None:
+            for i in range(count):
+                msg = await watcher.recv(BOUND)
+                assert msg == {"t": "ice", "from": flooder.peer_id, "candidate": {**big, "n": i}}
+
+        watching = asyncio.create_task(watch())
+        for i in range(count):  # broadcast: to the stalled client and to the watcher
+            await flooder.send({"t": "ice", "candidate": {**big, "n": i}})
+        await asyncio.wait_for(watching, BOUND)
+        for client in (watcher, flooder):
+            await client.close()
+        stalled.ws.transport.abort()

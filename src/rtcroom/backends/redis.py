@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from .. import protocol
 from . import redis_scripts as lua
 from .base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
+from .outbox import Outboxes
 from .resp import RedisAddress, RespConnection, RespError
 
 log = logging.getLogger("rtcroom.redis")
@@ -111,6 +112,7 @@ class RedisBackend(Backend):
         self._deliver: Deliver | None = None
         self._gone: PeerGone | None = None
         self._kick: Kick | None = None
+        self._outboxes: Outboxes | None = None
         self._redis: Redis | None = None
         self._scripts: dict[str, Any] = {}
         self._sub: RespConnection | None = None
@@ -141,6 +143,7 @@ class RedisBackend(Backend):
 
     async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
         self._deliver, self._gone, self._kick = deliver, peer_gone, kick
+        self._outboxes = Outboxes(deliver)
         address = self.address
         # A blocking pool: a burst of joins waits for a free connection (up to ``timeout``)
         # instead of failing with "Too many connections".
@@ -195,6 +198,8 @@ class RedisBackend(Backend):
         self._rooms.clear()
         self._peer_room.clear()
         self._channels.clear()
+        if self._outboxes is not None:
+            self._outboxes.clear()
 
     async def join(self, room_id: str, max_peers: int) -> Admission | None:
         if not self._ready:
@@ -302,6 +307,8 @@ class RedisBackend(Backend):
                 del self._rooms[room_id]
         self._peer_room.pop(peer_id, None)
         self._release(room_id)
+        if self._outboxes is not None:
+            self._outboxes.discard(peer_id)
 
     async def _acquire(self, room_id: str) -> None:
         channel = self._channels.get(room_id)
@@ -436,20 +443,18 @@ class RedisBackend(Backend):
         kind, origin, sender, to, text = data.decode("utf-8", "surrogatepass").split("\n", 4)
         if origin == self.node_id:
             return  # delivered locally when it was sent
-        if kind == "g":
-            if self._gone is not None:
-                await self._gone(sender, room_id, False)
+        outboxes = self._outboxes
+        if outboxes is None:
             return
-        deliver = self._deliver
-        if deliver is None:
-            return
-        if to:
+        if kind == "g":  # a peer of a dead process: what the hub's peer_gone sends, in order
+            text = protocol.peer_left(sender)
+        elif to:
             if to in members:
-                await deliver(to, text)
+                outboxes.post(to, text)
             return
-        for peer_id in list(members):
+        for peer_id in members:
             if peer_id != sender:
-                await deliver(peer_id, text)
+                outboxes.post(peer_id, text)
 
     async def _on_node_message(self, data: bytes) -> None:
         """A request from another process for a peer held here (today: kick)."""

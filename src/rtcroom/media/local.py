@@ -1,0 +1,194 @@
+"""The local side of a call's media: one source, mute switches, and screen share.
+
+:class:`LocalMedia` wraps any track source. It is itself a track source, so a call takes it as
+``media=``; every peer connection then sends the same two switchable tracks (through a
+:class:`~aiortc.contrib.media.MediaRelay`). Screen share follows Agentuity: the outgoing video is
+replaced on every connection's video sender (no renegotiation); a connection that had no video
+sender gets a new one, and the caller must renegotiate it (the returned list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender
+from aiortc.contrib.media import MediaRelay, RelayStreamTrack
+
+from .errors import ScreenShareError
+from .mute import MutableTrack
+from .sources import DisplayMediaSource, TrackSource
+
+
+def video_sender(pc: RTCPeerConnection) -> RTCRtpSender | None:
+    """The sender that currently sends video on ``pc``, if any."""
+    for transceiver in pc.getTransceivers():
+        sender = transceiver.sender
+        if (
+            transceiver.kind == "video"
+            and sender.track is not None
+            and "send" in (transceiver.direction or "")
+        ):
+            return sender
+    return None
+
+
+def replace_video_track(pc: RTCPeerConnection, track: MediaStreamTrack | None) -> bool:
+    """Send ``track`` as ``pc``'s video. Returns True when ``pc`` must be renegotiated.
+
+    An existing video sender switches track in place (``replaceTrack``). Otherwise the track is
+    added (reusing a receive-only video transceiver if there is one), which needs a new offer.
+    A relayed track that is switched out is stopped, so its relay queue does not grow unread.
+    """
+    sender = video_sender(pc)
+    if sender is not None:
+        old = sender.track
+        sender.replaceTrack(track)
+        if isinstance(old, RelayStreamTrack) and old is not track:
+            old.stop()
+        return False
+    if track is None:
+        return False
+    pc.addTrack(track)
+    return True
+
+
+class LocalMedia:
+    """A track source with Agentuity's mute and screen-share controls (see module docstring)."""
+
+    def __init__(self, source: TrackSource | None, relay: MediaRelay | None = None) -> None:
+        self.source = source
+        self.relay = relay or MediaRelay()
+        self._audio: MutableTrack | None = None
+        self._video: MutableTrack | None = None
+        self._screen: MutableTrack | None = None
+        self._screen_source: TrackSource | None = None
+        self._audio_muted = False
+        self._video_muted = False
+        self._opened = False
+
+    @property
+    def type(self) -> str:
+        return self.source.type if self.source is not None else "none"
+
+    async def get_tracks(self) -> list[MediaStreamTrack]:
+        """The source's tracks behind mute switches (opened once, reused across reconnects)."""
+        if not self._opened and self.source is not None:
+            for track in await self.source.get_tracks():
+                if track.kind == "audio" and self._audio is None:
+                    self._audio = MutableTrack(track, muted=self._audio_muted)
+                elif track.kind == "video" and self._video is None:
+                    self._video = MutableTrack(track, muted=self._video_muted)
+            self._opened = True
+        return [t for t in (self._audio, self.outgoing_video) if t is not None]
+
+    def subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
+        """A per-connection copy of a local track (what each sender reads)."""
+        # Video is unbuffered: a sender that falls behind skips to the newest frame instead of
+        # queueing (memory and latency). Audio is buffered: every 20 ms frame matters.
+        return self.relay.subscribe(track, buffered=track.kind != "video")
+
+    @property
+    def audio_track(self) -> MutableTrack | None:
+        return self._audio
+
+    @property
+    def camera_track(self) -> MutableTrack | None:
+        return self._video
+
+    @property
+    def outgoing_video(self) -> MutableTrack | None:
+        """What peers see now: the screen while sharing, else the camera."""
+        return self._screen or self._video
+
+    # -- mute -----------------------------------------------------------------------------
+
+    def mute_audio(self, muted: bool) -> None:
+        """Send silence instead of the microphone (or send it again)."""
+        self._audio_muted = bool(muted)
+        if self._audio is not None:
+            self._audio.muted = self._audio_muted
+
+    def mute_video(self, muted: bool) -> None:
+        """Send black frames instead of the camera or screen (or send them again)."""
+        self._video_muted = bool(muted)
+        for track in (self._video, self._screen):
+            if track is not None:
+                track.muted = self._video_muted
+
+    @property
+    def is_audio_muted(self) -> bool:
+        return self._audio_muted
+
+    @property
+    def is_video_muted(self) -> bool:
+        return self._video_muted
+
+    # -- screen share ---------------------------------------------------------------------
+
+    @property
+    def is_screen_sharing(self) -> bool:
+        return self._screen is not None
+
+    async def start_screen_share(
+        self, peer_connections: Iterable[RTCPeerConnection], source: TrackSource | None = None
+    ) -> list[RTCPeerConnection]:
+        """Send the screen instead of the camera; returns the connections to renegotiate.
+
+        ``source`` defaults to :class:`DisplayMediaSource` (x11grab of ``$DISPLAY`` on Linux).
+        Does nothing if already sharing.
+        """
+        if self._screen is not None:
+            return []
+        screen_source = source or DisplayMediaSource()
+        tracks = await screen_source.get_tracks()
+        video = next((t for t in tracks if t.kind == "video"), None)
+        if video is None:
+            screen_source.stop()
+            raise ScreenShareError("Failed to get screen video track")
+        for track in tracks:  # display audio is not sent (as in Agentuity)
+            if track is not video:
+                track.stop()
+        start_at = None
+        if self._video is not None and self._video.last_time is not None:
+            start_at = self._video.last_time + 1 / 30
+        self._screen = MutableTrack(video, muted=self._video_muted, start_at=start_at)
+        self._screen_source = screen_source
+        return self._send_video(peer_connections)
+
+    async def stop_screen_share(self, peer_connections: Iterable[RTCPeerConnection]) -> None:
+        """Go back to the camera (or stop sending video if there was none)."""
+        if self._screen is None:
+            return
+        screen, self._screen = self._screen, None
+        self._send_video(peer_connections)
+        screen.stop()
+        if self._screen_source is not None:
+            self._screen_source.stop()
+            self._screen_source = None
+
+    def _send_video(self, peer_connections: Iterable[RTCPeerConnection]) -> list[RTCPeerConnection]:
+        renegotiate = []
+        current = self.outgoing_video
+        for pc in peer_connections:
+            if pc.connectionState == "closed":
+                continue
+            track = self.subscribe(current) if current is not None else None
+            if replace_video_track(pc, track):
+                renegotiate.append(pc)
+        return renegotiate
+
+    def stop(self) -> None:
+        """Stop the screen share and the source (Agentuity calls this on hangup)."""
+        if self._screen is not None:
+            self._screen.stop()
+            self._screen = None
+        if self._screen_source is not None:
+            self._screen_source.stop()
+            self._screen_source = None
+        for track in (self._audio, self._video):
+            if track is not None:
+                track.stop()
+        if self.source is not None:
+            self.source.stop()
+        self._audio = self._video = None
+        self._opened = False

@@ -9,14 +9,75 @@ sender gets a new one, and the caller must renegotiate it (the returned list).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender
-from aiortc.contrib.media import MediaRelay, RelayStreamTrack
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
 
 from .errors import ScreenShareError
 from .mute import MutableTrack
 from .sources import DisplayMediaSource, TrackSource
+
+
+class SenderTrack(MediaStreamTrack):
+    """What one sender reads: a relay subscription that can hand over to another track.
+
+    aiortc's sender is usually waiting inside ``recv()`` of its current track when
+    ``replaceTrack`` happens. Stopping that track would leave the sender waiting forever, and
+    leaving it registered with the relay keeps a subscription nobody reads. ``retire(next)``
+    ends the wait with a frame from the next track and then unsubscribes.
+    """
+
+    def __init__(self, subscription: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = subscription.kind
+        self.subscription = subscription
+        self._retired = asyncio.Event()
+        self._next: MediaStreamTrack | None = None
+        self._last: Frame | None = None
+
+    async def recv(self) -> Frame:
+        if self._retired.is_set():
+            return await self._handover()
+        get = asyncio.ensure_future(self.subscription.recv())
+        retired = asyncio.ensure_future(self._retired.wait())
+        try:
+            await asyncio.wait({get, retired}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            retired.cancel()
+        if get.done():
+            frame: Frame = get.result()  # type: ignore[assignment]
+            if self._retired.is_set():
+                self.subscription.stop()
+            self._last = frame
+            return frame
+        get.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await get
+        return await self._handover()
+
+    async def _handover(self) -> Frame:
+        self.subscription.stop()
+        if (self._next is None or self._next.readyState != "live") and self._last is not None:
+            # Replaced by nothing: send the last frame once more; the sender then sees no track
+            # and idles, ready for a later replaceTrack (an error here would end its loop).
+            return self._last
+        if self._next is None:
+            raise MediaStreamError("retired before its first frame, with nothing to hand over to")
+        return await self._next.recv()  # type: ignore[return-value]
+
+    def retire(self, next_track: MediaStreamTrack | None) -> None:
+        """The sender has switched to ``next_track``: finish the pending read and unsubscribe."""
+        self._next = next_track
+        self._retired.set()
+
+    def stop(self) -> None:
+        super().stop()
+        self.subscription.stop()
 
 
 def video_sender(pc: RTCPeerConnection) -> RTCRtpSender | None:
@@ -37,14 +98,14 @@ def replace_video_track(pc: RTCPeerConnection, track: MediaStreamTrack | None) -
 
     An existing video sender switches track in place (``replaceTrack``). Otherwise the track is
     added (reusing a receive-only video transceiver if there is one), which needs a new offer.
-    A relayed track that is switched out is stopped, so its relay queue does not grow unread.
+    A :class:`SenderTrack` that is switched out is retired (see there).
     """
     sender = video_sender(pc)
     if sender is not None:
         old = sender.track
         sender.replaceTrack(track)
-        if isinstance(old, RelayStreamTrack) and old is not track:
-            old.stop()
+        if isinstance(old, SenderTrack) and old is not track:
+            old.retire(track)
         return False
     if track is None:
         return False
@@ -81,11 +142,11 @@ class LocalMedia:
             self._opened = True
         return [t for t in (self._audio, self.outgoing_video) if t is not None]
 
-    def subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
-        """A per-connection copy of a local track (what each sender reads)."""
+    def subscribe(self, track: MediaStreamTrack) -> SenderTrack:
+        """A per-connection copy of a local track: give each connection's sender its own."""
         # Video is unbuffered: a sender that falls behind skips to the newest frame instead of
         # queueing (memory and latency). Audio is buffered: every 20 ms frame matters.
-        return self.relay.subscribe(track, buffered=track.kind != "video")
+        return SenderTrack(self.relay.subscribe(track, buffered=track.kind != "video"))
 
     @property
     def audio_track(self) -> MutableTrack | None:

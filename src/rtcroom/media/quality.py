@@ -4,8 +4,10 @@ Where aiortc's ``getStats()`` has less than a browser, the summary fills the gap
 
 - ``rtt``: the data-channel ping (``ping.py``); without it, the RTCP round-trip time of an
   outgoing RTP stream. ``rtt_source`` says which.
-- inbound bitrate: aiortc counts no received bytes, so it comes from the sender's RTCP sender
-  reports (byte counts with the sender's own timestamps, every 0.5–1.5 s).
+- inbound bitrate: aiortc counts no received bytes, so the monitor counts RTP payload bytes as
+  each receiver handles them (a wrapper around the receiver's packet handler, installed when the
+  monitor first sees the receiver). If that aiortc internal is missing, it falls back to the
+  sender's RTCP sender reports (byte counts with the sender's own timestamps).
 - ``packet_loss_percent``: audio and video, over the interval since the previous summary (the
   first summary covers the whole call). Agentuity's is cumulative and audio-only.
 - ``jitter``: audio inbound jitter, converted from RTP clock units to milliseconds.
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpReceiver
 
 from .frames import TrackTap
 from .ping import RttProbe
@@ -118,6 +120,21 @@ def _audio_clock_rate(pc: RTCPeerConnection) -> int:
     return 48_000
 
 
+class _ReceivedBytes:
+    """Counts RTP payload bytes a receiver handles (browsers' ``bytesReceived``)."""
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.kind = str(receiver.track.kind) if receiver.track is not None else "unknown"
+        self.bytes = 0
+        handle = receiver._handle_rtp_packet
+
+        async def counting(packet: Any, arrival_time_ms: int) -> None:
+            self.bytes += len(packet.payload)
+            await handle(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = counting  # type: ignore[method-assign]
+
+
 class QualityMonitor:
     """Summaries for one peer connection; bitrates come from deltas between calls."""
 
@@ -137,6 +154,15 @@ class QualityMonitor:
         self._sender_reports: dict[str, tuple[float, int]] = {}  # id -> (remote time, bytes)
         self._inbound_rate: dict[str, float] = {}
         self._frames: tuple[float, int] | None = None
+        self._counters: dict[int, _ReceivedBytes] = {}
+        self._counted: dict[int, int] = {}
+        self._count_receivers()
+
+    def _count_receivers(self) -> None:
+        for receiver in self.pc.getReceivers():
+            key = id(receiver)
+            if key not in self._counters and hasattr(receiver, "_handle_rtp_packet"):
+                self._counters[key] = _ReceivedBytes(receiver)
 
     async def get_raw_stats(self) -> dict[str, Any]:
         report: dict[str, Any] = {**await self.pc.getStats()}
@@ -154,7 +180,7 @@ class QualityMonitor:
             if s.type == "outbound-rtp" and prev is not None and elapsed > 0:
                 bits = (s.bytesSent - prev.bytesSent) * 8 / elapsed
                 rates.setdefault(s.kind, DirectionalBitrate()).outbound = max(0.0, bits)
-            elif s.type == "remote-outbound-rtp":
+            elif s.type == "remote-outbound-rtp" and not self._counters:
                 rate = self._sender_report_rate(sid, s)
                 if rate is not None:
                     rates.setdefault(s.kind, DirectionalBitrate()).inbound = rate
@@ -169,6 +195,13 @@ class QualityMonitor:
                     summary.jitter = s.jitter / _audio_clock_rate(self.pc) * 1000
             elif s.type == "remote-inbound-rtp" and s.roundTripTime and summary.rtt is None:
                 summary.rtt, summary.rtt_source = s.roundTripTime * 1000, "rtcp"
+        for key, counter in self._counters.items():
+            before = self._counted.get(key)
+            if before is not None and elapsed > 0:
+                bits = (counter.bytes - before) * 8 / elapsed
+                rates.setdefault(counter.kind, DirectionalBitrate()).inbound = bits
+            self._counted[key] = counter.bytes
+        self._count_receivers()
         if lost + received > 0:
             summary.packet_loss_percent = lost / (lost + received) * 100
         if self.rtt_probe is not None and self.rtt_probe.rtt is not None:

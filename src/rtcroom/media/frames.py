@@ -102,17 +102,19 @@ class FrameStream(Generic[FrameT]):
 
     def __init__(
         self,
-        tap: TrackTap,
+        kind: str,
         max_queued: int,
         convert: Callable[[av.frame.Frame, float], list[FrameT]],
+        on_close: Callable[[FrameStream[FrameT]], None] | None = None,
     ) -> None:
         if max_queued < 1:
             raise ValueError(f"max_queued must be at least 1, got {max_queued}")
-        self.kind = tap.track.kind
+        self.kind = kind
         self.max_queued = max_queued
         self.dropped = 0
         self.received = 0
-        self._tap = tap
+        self._tap: TrackTap | None = None
+        self._on_close: Callable[[FrameStream[FrameT]], None] | None = on_close
         self._convert: Callable[[av.frame.Frame, float], list[FrameT]] = convert
         self._queue: collections.deque[FrameT] = collections.deque()
         self._ready = asyncio.Event()
@@ -123,7 +125,8 @@ class FrameStream(Generic[FrameT]):
             if len(self._queue) >= self.max_queued:
                 self._queue.popleft()
                 self.dropped += 1
-                self._tap.frames_dropped += 1
+                if self._tap is not None:
+                    self._tap.frames_dropped += 1
             self._queue.append(item)
             self.received += 1
         self._ready.set()
@@ -159,7 +162,10 @@ class FrameStream(Generic[FrameT]):
             return await self.__anext__()
 
     def close(self) -> None:
-        self._tap._remove(self)
+        if self._tap is not None:
+            self._tap._remove(self)
+        if self._on_close is not None:
+            self._on_close(self)
         self._end()
         self._queue.clear()
 
@@ -207,6 +213,28 @@ def _audio_converter(
     return convert
 
 
+def video_stream(
+    format: str = "rgb24",
+    max_queued: int = 2,
+    on_close: Callable[[FrameStream[RemoteVideoFrame]], None] | None = None,
+) -> FrameStream[RemoteVideoFrame]:
+    """A video reader not yet attached to a track (see :meth:`TrackTap.attach`)."""
+    return FrameStream("video", max_queued, _video_converter(format), on_close)
+
+
+def audio_stream(
+    format: str = "s16",
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    max_queued: int = 50,
+    on_close: Callable[[FrameStream[RemoteAudioFrame]], None] | None = None,
+) -> FrameStream[RemoteAudioFrame]:
+    """An audio reader not yet attached to a track (see :meth:`TrackTap.attach`)."""
+    return FrameStream(
+        "audio", max_queued, _audio_converter(format, sample_rate, channels), on_close
+    )
+
+
 class TrackTap:
     """Drains one track forever and fans its frames out to readers (see module docstring)."""
 
@@ -251,10 +279,7 @@ class TrackTap:
         """A new reader of this video track's frames."""
         if self.track.kind != "video":
             raise ValueError(f"this is a {self.track.kind} track; use audio() for it")
-        stream: FrameStream[RemoteVideoFrame] = FrameStream(
-            self, max_queued, _video_converter(format)
-        )
-        return self._add(stream)
+        return self.attach(video_stream(format, max_queued))
 
     def audio(
         self,
@@ -266,12 +291,15 @@ class TrackTap:
         """A new reader of this audio track, resampled/mixed to ``sample_rate``/``channels``."""
         if self.track.kind != "audio":
             raise ValueError(f"this is a {self.track.kind} track; use video() for it")
-        stream: FrameStream[RemoteAudioFrame] = FrameStream(
-            self, max_queued, _audio_converter(format, sample_rate, channels)
-        )
-        return self._add(stream)
+        return self.attach(audio_stream(format, sample_rate, channels, max_queued))
 
-    def _add(self, stream: FrameStream[FrameT]) -> FrameStream[FrameT]:
+    def attach(self, stream: FrameStream[FrameT]) -> FrameStream[FrameT]:
+        """Feed ``stream`` from this track from now on (it ends when the track ends)."""
+        if stream.kind != self.track.kind:
+            raise ValueError(f"a {stream.kind} reader cannot read a {self.track.kind} track")
+        if stream._tap is not None:
+            stream._tap._remove(stream)
+        stream._tap = self
         if self.ended:
             stream._end()
         else:

@@ -237,8 +237,11 @@ class RecordingHandle:
         taps: Iterable[TrackTap],
         options: RecordingOptions | None = None,
         on_stop: Callable[[RecordingHandle], None] | None = None,
+        close_taps: bool = False,
     ) -> None:
+        """``close_taps``: the taps were made for this recording; stop them when it stops."""
         self.stream_id = stream_id
+        self._close_taps = close_taps
         self.options = options or RecordingOptions()
         self._taps = [t for t in taps if not t.ended]
         kinds = {t.track.kind for t in self._taps}
@@ -358,6 +361,8 @@ class RecordingHandle:
         self._state = "inactive"
         for tap in self._taps:
             tap.remove_sink(self._on_frame)
+            if self._close_taps:
+                await tap.stop()
         self._closing = True
         self._wake.set()
         if self._on_stop is not None:
@@ -387,7 +392,11 @@ class Recordings:
         self._active: dict[str, RecordingHandle] = {}
 
     def start(
-        self, stream_id: str, taps: Iterable[TrackTap], options: RecordingOptions | None = None
+        self,
+        stream_id: str,
+        taps: Iterable[TrackTap],
+        options: RecordingOptions | None = None,
+        close_taps: bool = False,
     ) -> RecordingHandle | None:
         """Start recording, or None when the stream has nothing to record."""
         if stream_id in self._active:
@@ -397,7 +406,9 @@ class Recordings:
         live = [t for t in taps if not t.ended]
         if not live:
             return None
-        handle = RecordingHandle(stream_id, live, options, on_stop=self._forget)
+        handle = RecordingHandle(
+            stream_id, live, options, on_stop=self._forget, close_taps=close_taps
+        )
         self._active[stream_id] = handle
         return handle
 

@@ -67,6 +67,7 @@ from .events import (
     ReconnectingEvent,
     StateChangeEvent,
 )
+from .media import CallMedia, local_media_from_option
 from .session import PeerSession
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
 from .state import CallState
@@ -77,7 +78,7 @@ log = logging.getLogger("rtcroom.client")
 _ROOM_FULL_PREFIX = "Room is full"
 
 
-class WebRTCCall:
+class WebRTCCall(CallMedia):
     """A peer in one room. ``async with WebRTCCall(room, url, ...) as call:`` joins the room
     and hangs up at the end. See the README section "Python peer client" for every option."""
 
@@ -86,7 +87,7 @@ class WebRTCCall:
         room_id: str,
         signal_url: str,
         *,
-        media: TrackSource | bool = False,
+        media: TrackSource | bool | dict[str, Any] = False,
         data_channels: Sequence[DataChannelConfig | str] = (),
         auto_reconnect: bool = True,
         max_reconnect_attempts: int = 5,
@@ -117,11 +118,6 @@ class WebRTCCall:
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if max_reconnect_attempts < 0:
             raise ValueError("max_reconnect_attempts must be 0 or more")
-        if media is True or not (media is False or isinstance(media, TrackSource)):
-            raise TypeError(
-                "media must be False (a data-only call) or a TrackSource with async "
-                "get_tracks() and stop(); camera and microphone capture come from rtcroom.media"
-            )
         self.room_id = room_id
         self.signal_url = signal_url
         self.data_channels = [as_config(item) for item in data_channels]
@@ -141,7 +137,7 @@ class WebRTCCall:
         self.reconnect_base_delay = float(reconnect_base_delay)
         self.reconnect_max_delay = float(reconnect_max_delay)
         self.max_buffered_amount = max_buffered_amount
-        self._media: TrackSource | None = None if media is False else media
+        self._media: TrackSource | None = local_media_from_option(media)
         self._tracks: LocalTracks | None = None
         self._bus = EventBus(callbacks)
 
@@ -501,6 +497,7 @@ class WebRTCCall:
         polite = self.polite if self.polite is not None else not (self.peer_id or "") > remote_id
         session = PeerSession(self, remote_id, pc, polite)
         self._sessions[remote_id] = session
+        self._media_session_created(session, offerer=offerer)
         session.start(offerer=offerer, channels=self.data_channels, tracks=self._tracks)
         return session
 

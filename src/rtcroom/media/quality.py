@@ -156,9 +156,10 @@ class QualityMonitor:
         self._frames: tuple[float, int] | None = None
         self._counters: dict[int, _ReceivedBytes] = {}
         self._counted: dict[int, int] = {}
-        self._count_receivers()
+        self.watch_receivers()
 
-    def _count_receivers(self) -> None:
+    def watch_receivers(self) -> None:
+        """Start counting received bytes of receivers added since (call on each new track)."""
         for receiver in self.pc.getReceivers():
             key = id(receiver)
             if key not in self._counters and hasattr(receiver, "_handle_rtp_packet"):
@@ -201,7 +202,7 @@ class QualityMonitor:
                 bits = (counter.bytes - before) * 8 / elapsed
                 rates.setdefault(counter.kind, DirectionalBitrate()).inbound = bits
             self._counted[key] = counter.bytes
-        self._count_receivers()
+        self.watch_receivers()
         if lost + received > 0:
             summary.packet_loss_percent = lost / (lost + received) * 100
         if self.rtt_probe is not None and self.rtt_probe.rtt is not None:

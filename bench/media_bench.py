@@ -21,30 +21,61 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from av import VideoFrame
 
 from rtcroom.ice import host_addresses, rtc_configuration
-from rtcroom.media import LocalMedia, TestPatternVideoTrack, TrackTap, read_frame_number
+from rtcroom.media import (
+    LocalMedia,
+    QualityMonitor,
+    TestPatternVideoTrack,
+    TrackTap,
+    read_frame_number,
+)
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 
 
 class StampedPattern(TestPatternVideoTrack):
-    """The test pattern, remembering when each numbered frame was handed to the encoders."""
+    """The test pattern, remembering when each numbered frame was handed to the encoders.
 
-    def __init__(self) -> None:
+    ``noisy``: sensor-like noise (luma +-8, new every frame) over the picture below the
+    frame-number stamp, so the encoder works about as hard as on a camera; the plain pattern
+    compresses to almost nothing. The noisy pictures are precomputed (drawing costs a copy)."""
+
+    def __init__(self, noisy: bool) -> None:
         super().__init__(WIDTH, HEIGHT, FPS)
         self.sent_at: dict[int, float] = {}
+        rng = np.random.default_rng(7)
+        base = self._base[:HEIGHT].astype(np.int16)
+        self._noise = (
+            [
+                np.clip(base + rng.integers(-8, 9, base.shape), 16, 235).astype(np.uint8)
+                for _ in range(16)
+            ]
+            if noisy
+            else []
+        )
 
     async def recv(self) -> VideoFrame:
         frame = await super().recv()
-        self.sent_at[(self.frames_sent - 1) % 65536] = time.time()
+        number = self.frames_sent - 1
+        if self._noise:
+            yuv = frame.to_ndarray()
+            top = 64  # keep the frame-number stamp readable
+            yuv[top:HEIGHT] = self._noise[number % len(self._noise)][top:]
+            noisy = VideoFrame.from_ndarray(yuv, format="yuv420p")
+            noisy.pts, noisy.time_base = frame.pts, frame.time_base
+            frame = noisy
+        self.sent_at[number % 65536] = time.time()
         return frame
 
 
-async def _sender(conn: Connection, streams: int, warmup: float, measure: float) -> None:
-    pattern = StampedPattern()
+async def _sender(
+    conn: Connection, streams: int, warmup: float, measure: float, noisy: bool
+) -> None:
+    pattern = StampedPattern(noisy)
     local = LocalMedia(None)
     pcs = []
     for _ in range(streams):
@@ -67,16 +98,18 @@ async def _sender(conn: Connection, streams: int, warmup: float, measure: float)
     pattern.stop()
 
 
-def sender_main(conn: Connection, streams: int, warmup: float, measure: float) -> None:
-    asyncio.run(_sender(conn, streams, warmup, measure))
+def sender_main(conn: Connection, streams: int, warmup: float, measure: float, noisy: bool) -> None:
+    asyncio.run(_sender(conn, streams, warmup, measure, noisy))
 
 
-async def run_round(streams: int, warmup: float, measure: float, latency: bool) -> dict[str, Any]:
+async def run_round(
+    streams: int, warmup: float, measure: float, latency: bool, noisy: bool
+) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=sender_main, args=(child, streams, warmup, measure))
+    proc = ctx.Process(target=sender_main, args=(child, streams, warmup, measure, noisy))
     proc.start()
-    pcs, taps = [], []
+    pcs, taps, monitors = [], [], []
     received_at: dict[int, float] = {}
     try:
         for _ in range(streams):
@@ -97,10 +130,18 @@ async def run_round(streams: int, warmup: float, measure: float, latency: bool) 
                 tap.add_sink(note)
             pcs.append(pc)
             taps.append(tap)
+            monitors.append(QualityMonitor(pc))
         await asyncio.sleep(warmup)
+        for monitor in monitors:
+            await monitor.summary()
         cpu0, wall0 = time.process_time(), time.monotonic()
         frames0 = sum(t.frames_received for t in taps)
         await asyncio.sleep(measure)
+        bitrates = []
+        for monitor in monitors:
+            summary = await monitor.summary()
+            video = summary.bitrate.video if summary.bitrate else None
+            bitrates.append(video.inbound or 0.0 if video else 0.0)
         wall = time.monotonic() - wall0
         cpu = (time.process_time() - cpu0) / wall
         fps = (sum(t.frames_received for t in taps) - frames0) / wall / streams
@@ -122,6 +163,7 @@ async def run_round(streams: int, warmup: float, measure: float, latency: bool) 
         "send_cpu": report["cpu"],
         "recv_cpu": cpu,
         "fps": fps,
+        "kbps": statistics.mean(bitrates) / 1000,
         "latency": delays,
     }
 
@@ -147,28 +189,33 @@ async def main() -> None:
     parser.add_argument("--max-streams", type=int, default=2)
     args = parser.parse_args()
     drawing = await asyncio.to_thread(pattern_cost)
-    rows = []
-    for streams in range(1, args.max_streams + 1):
-        rows.append(await run_round(streams, args.warmup, args.measure, latency=streams == 1))
     print(f"640x480 VP8 at {FPS} fps, {args.measure:g} s measured after {args.warmup:g} s warm-up")
     print(f"drawing the test pattern alone: {drawing * 100:.1f}% of a core (in the send column)")
-    print("| streams | sender CPU per stream | receiver CPU per stream | received fps per stream |")
-    print("|---|---|---|---|")
-    for row in rows:
-        n = row["streams"]
-        print(
-            f"| {n} | {row['send_cpu'] / n * 100:.0f}% | {row['recv_cpu'] / n * 100:.0f}% "
-            f"| {row['fps']:.1f} |"
-        )
-    delays = sorted(rows[0]["latency"])
-    if delays:
-        p50 = statistics.median(delays)
-        p95 = delays[int(len(delays) * 0.95)]
-        print(
-            f"end-to-end frame latency (1 stream, pattern -> encode -> RTP -> decode -> tap): "
-            f"median {p50:.1f} ms, p95 {p95:.1f} ms, max {delays[-1]:.1f} ms "
-            f"over {len(delays)} frames"
-        )
+    print(
+        "| picture | streams | sender CPU per stream | receiver CPU per stream "
+        "| received fps per stream | VP8 kbit/s per stream |"
+    )
+    print("|---|---|---|---|---|---|")
+    for noisy in (False, True):
+        for streams in range(1, args.max_streams + 1):
+            row = await run_round(streams, args.warmup, args.measure, False, noisy)
+            print(
+                f"| {'camera-like noise' if noisy else 'test pattern'} | {streams} "
+                f"| {row['send_cpu'] / streams * 100:.0f}% "
+                f"| {row['recv_cpu'] / streams * 100:.0f}% "
+                f"| {row['fps']:.1f} | {row['kbps']:.0f} |",
+                flush=True,
+            )
+    for noisy in (False, True):
+        row = await run_round(1, args.warmup, args.measure, True, noisy)
+        delays = sorted(row["latency"])
+        if delays:
+            p95 = delays[int(len(delays) * 0.95)]
+            print(
+                f"end-to-end frame latency, {'camera-like noise' if noisy else 'test pattern'}, "
+                f"1 stream: median {statistics.median(delays):.1f} ms, p95 {p95:.1f} ms, "
+                f"max {delays[-1]:.1f} ms over {len(delays)} frames"
+            )
 
 
 if __name__ == "__main__":

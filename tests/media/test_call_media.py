@@ -115,6 +115,21 @@ async def test_two_python_peers_with_media_through_a_signaling_server(display: s
             assert PING_CHANNEL_LABEL not in sender.get_data_channel_labels()
             with pytest.raises(UnknownPeerError, match="no peer"):
                 viewer.remote_video("peer-nobody")
+
+            # When the viewer leaves, the sender unsubscribes what fed that connection (aiortc
+            # would leave the relay queueing frames for a sender that is gone).
+            pc = sender.sessions[viewer.peer_id].pc
+            sent = [t.sender.track for t in pc.getTransceivers() if t.sender.track is not None]
+            assert {t.kind for t in sent} == {"audio", "video"}
+            await viewer.hangup()
+            for _ in range(500):
+                if all(t.readyState == "ended" for t in sent):
+                    break
+                await asyncio.sleep(0.02)
+            assert all(t.readyState == "ended" for t in sent)
+            assert sender.local_media is not None
+            assert sender.local_media.audio_track is not None
+            assert sender.local_media.audio_track.readyState == "live", "the source goes on"
         finally:
             await asyncio.gather(sender.hangup(), viewer.hangup())
 
@@ -135,6 +150,15 @@ async def test_reader_asked_for_before_the_track_arrives_gets_it() -> None:
             frame = await stream.next(timeout=20)
             assert frame.to_ndarray().shape == (120, 160)
             assert np.asarray(frame.to_ndarray()).mean() > 60
+            copy = first.remote_track(second.peer_id, "audio")
+            assert copy is not None and copy.kind == "audio"
+            assert (await asyncio.wait_for(copy.recv(), 10)).sample_rate == 48_000
+            # When the peer leaves, its readers end instead of waiting forever.
+            await second.hangup()
+            async with asyncio.timeout(20):
+                async for _ in stream:
+                    pass
+            copy.stop()
         finally:
             await asyncio.gather(first.hangup(), second.hangup())
 

@@ -34,6 +34,7 @@ from ..media import (
     create_ping_channel,
 )
 from ..media.frames import audio_stream, video_stream
+from ..media.local import stop_sender_tracks
 from .errors import UnknownPeerError
 
 if TYPE_CHECKING:
@@ -149,6 +150,7 @@ class CallMedia:
         @session.pc.on("connectionstatechange")
         async def on_state() -> None:
             if session.pc.connectionState == "closed":
+                stop_sender_tracks(session.pc)
                 if self._media_state.get(session.remote_id) is peer:
                     del self._media_state[session.remote_id]
                 await peer.close()
@@ -247,6 +249,14 @@ class CallMedia:
         self._attach(peer, "audio", stream)
         return stream
 
+    def remote_track(self, peer_id: str, kind: str = "video") -> MediaStreamTrack | None:
+        """A copy of that peer's ``kind`` track as an aiortc track (to forward to another peer or
+        a sink), with its own bounded queue; None until the track has arrived. Read remote media
+        through this or ``remote_video``/``remote_audio``, not ``TrackAddedEvent.track``: the
+        call drains that one itself."""
+        tap = self._require_peer(peer_id).taps.get(kind)
+        return None if tap is None or tap.ended else tap.copy_track()
+
     @staticmethod
     def _attach(peer: _PeerMedia, kind: str, stream: Any) -> None:
         tap = peer.taps.get(kind)
@@ -284,6 +294,7 @@ class CallMedia:
             if handle is None:
                 for tap in taps:
                     _spawn(tap.stop())
+                    tap.track.stop()
             return handle
         peer = self._peer_media(stream_id)
         if peer is None:

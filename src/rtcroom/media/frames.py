@@ -235,6 +235,46 @@ def audio_stream(
     )
 
 
+class TapTrack(MediaStreamTrack):
+    """A MediaStreamTrack fed by a tap, for code that wants a track (a recorder, another
+    peer connection): it gets its own bounded queue, so it never slows the other readers."""
+
+    def __init__(self, tap: TrackTap, max_queued: int | None = None) -> None:
+        super().__init__()
+        self.kind = tap.track.kind
+        if self.kind == "video":
+            self._video: FrameStream[RemoteVideoFrame] | None = tap.video(
+                max_queued=max_queued or 2
+            )
+            self._audio: FrameStream[RemoteAudioFrame] | None = None
+        else:
+            self._video = None
+            self._audio = tap.attach(
+                FrameStream("audio", max_queued or 50, lambda f, t: [_pass_audio(f, t)])
+            )
+
+    async def recv(self) -> av.frame.Frame:
+        try:
+            if self._video is not None:
+                return (await self._video.__anext__()).frame
+            assert self._audio is not None
+            return (await self._audio.__anext__()).frame
+        except StopAsyncIteration:
+            self.stop()
+            raise MediaStreamError from None
+
+    def stop(self) -> None:
+        super().stop()
+        for stream in (self._video, self._audio):
+            if stream is not None:
+                stream.close()
+
+
+def _pass_audio(frame: av.frame.Frame, received_at: float) -> RemoteAudioFrame:
+    assert isinstance(frame, AudioFrame)
+    return RemoteAudioFrame(frame, "", len(frame.layout.channels), received_at)
+
+
 class TrackTap:
     """Drains one track forever and fans its frames out to readers (see module docstring)."""
 
@@ -305,6 +345,10 @@ class TrackTap:
         else:
             self._streams.append(stream)
         return stream
+
+    def copy_track(self, max_queued: int | None = None) -> TapTrack:
+        """A new MediaStreamTrack copy of this track (e.g. to forward to another peer)."""
+        return TapTrack(self, max_queued)
 
     def add_sink(self, sink: Callable[[av.frame.Frame, float], None]) -> None:
         """Call ``sink(frame, received_at)`` for every frame (must be quick; used by recorders)."""

@@ -47,6 +47,9 @@ class SenderTrack(MediaStreamTrack):
         retired = asyncio.ensure_future(self._retired.wait())
         try:
             await asyncio.wait({get, retired}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            get.cancel()  # the sender is going away: leave no read behind
+            raise
         finally:
             retired.cancel()
         if get.done():
@@ -78,6 +81,19 @@ class SenderTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self.subscription.stop()
+
+
+def stop_sender_tracks(pc: RTCPeerConnection) -> None:
+    """Unsubscribe the :class:`SenderTrack` s of a closed connection.
+
+    aiortc does not stop a sender's track when the connection closes; a relay subscription left
+    registered would queue frames for a sender that is gone (memory that grows per departed
+    peer). Tracks that are not SenderTracks are left alone: they belong to the application.
+    """
+    for transceiver in pc.getTransceivers():
+        track = transceiver.sender.track
+        if isinstance(track, SenderTrack):
+            track.stop()
 
 
 def video_sender(pc: RTCPeerConnection) -> RTCRtpSender | None:
@@ -146,6 +162,8 @@ class LocalMedia:
         """A per-connection copy of a local track: give each connection's sender its own."""
         # Video is unbuffered: a sender that falls behind skips to the newest frame instead of
         # queueing (memory and latency). Audio is buffered: every 20 ms frame matters.
+        if track is self._video and self._screen is not None:
+            track = self._screen  # a peer that joins during a share gets the screen
         return SenderTrack(self.relay.subscribe(track, buffered=track.kind != "video"))
 
     @property

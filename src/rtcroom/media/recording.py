@@ -363,6 +363,7 @@ class RecordingHandle:
             tap.remove_sink(self._on_frame)
             if self._close_taps:
                 await tap.stop()
+                tap.track.stop()  # our own subscription: unsubscribe it from its relay
         self._closing = True
         self._wake.set()
         if self._on_stop is not None:

@@ -182,3 +182,46 @@ async def test_missing_camera_fails_connect_with_a_clear_error() -> None:
         with pytest.raises(MediaSourceError, match="camera"):
             await call.connect()
         await call.hangup()
+
+
+async def rtt_of(call: WebRTCCall, peer: str, attempts: int = 100) -> float | None:
+    """The summary's rtt, polled every 0.1 s (pings go out once a second)."""
+    for _ in range(attempts):
+        summary = await call.get_quality_summary(peer)
+        if summary is not None and summary.rtt is not None:
+            return summary.rtt
+        await asyncio.sleep(0.1)
+    return None
+
+
+async def test_data_only_call_has_rtt_from_the_ping_channel() -> None:
+    async with signaling_server("uvicorn") as server:
+        first, second = make_call(server.url), make_call(server.url)
+        try:
+            await first.connect()
+            await second.connect()
+            await asyncio.wait_for(first.wait_connected(), 20)
+            assert second.peer_id is not None and first.peer_id is not None
+            assert (rtt := await rtt_of(first, second.peer_id)) is not None and rtt > 0
+            assert await rtt_of(second, first.peer_id) is not None
+            summary = await first.get_quality_summary(second.peer_id)
+            assert summary is not None and summary.rtt_source == "ping"
+            assert summary.bitrate is None, "no media in a data-only call"
+        finally:
+            await asyncio.gather(first.hangup(), second.hangup())
+
+
+async def test_rtt_ping_can_be_switched_off() -> None:
+    async with signaling_server("uvicorn") as server:
+        first, second = make_call(server.url), make_call(server.url)
+        second.rtt_ping = False  # the newcomer offers, so it decides
+        try:
+            await first.connect()
+            await second.connect()
+            await asyncio.wait_for(first.wait_connected(), 20)
+            assert second.peer_id is not None
+            pc = first.sessions[second.peer_id].pc
+            assert pc.sctp is not None
+            assert await rtt_of(first, second.peer_id, attempts=15) is None
+        finally:
+            await asyncio.gather(first.hangup(), second.hangup())

@@ -108,3 +108,27 @@ async def test_screen_share_without_display_says_what_to_do(
     local = LocalMedia(TestPatternSource(video=False))
     with pytest.raises(ScreenShareError, match="Failed to get screen video track"):
         await local.start_screen_share([], TestPatternSource(video=False))
+
+
+async def test_a_share_whose_source_ends_stops_itself() -> None:
+    from rtcroom.client import WebRTCCall
+    from rtcroom.media import CustomStreamSource, TestPatternVideoTrack
+    from tests.support import signaling_server
+
+    options = {"ice_servers": [], "ice_host_addresses": ["127.0.0.1"]}
+    camera = TestPatternSource(video={"width": 320, "height": 240, "fps": 15}, audio=False)
+    async with signaling_server("uvicorn") as server:
+        async with (
+            WebRTCCall("share", server.url, media=camera, **options) as sharer,  # type: ignore[arg-type]
+            WebRTCCall("share", server.url, **options) as viewer,  # type: ignore[arg-type]
+        ):
+            await asyncio.wait_for(viewer.wait_connected(), 20)
+            assert sharer.peer_id is not None
+            video = viewer.remote_video(sharer.peer_id)
+            await wait_for_size(video, (320, 240))
+            window = TestPatternVideoTrack(200, 100, fps=15)  # stands in for a window
+            await sharer.start_screen_share(CustomStreamSource([window]))
+            await wait_for_size(video, (200, 100))
+            window.stop()  # the shared window closes
+            await wait_for_size(video, (320, 240))
+            assert not sharer.is_screen_sharing

@@ -130,7 +130,11 @@ class CallMedia:
     @property
     def local_media(self) -> LocalMedia | None:
         """The local source behind its mute and screen-share switches (None if data only)."""
-        return self._media if isinstance(self._media, LocalMedia) else None
+        local = self._media if isinstance(self._media, LocalMedia) else None
+        if local is not None and local.on_screen_ended is None:
+            # Like Agentuity's screenTrack.onended: a share whose source ends stops itself.
+            local.on_screen_ended = lambda: _spawn(self.stop_screen_share())
+        return local
 
     # --- hook called by WebRTCCall._create_session ------------------------------------------
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
 from av.frame import Frame
 
+from .clock import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
 from .errors import ScreenShareError
 from .mute import MutableTrack
 from .sources import DisplayMediaSource, TrackSource
@@ -39,6 +41,20 @@ class SenderTrack(MediaStreamTrack):
         self._retired = asyncio.Event()
         self._next: MediaStreamTrack | None = None
         self._last: Frame | None = None
+        self._last_time = -1.0
+
+    def _forward(self, frame: Frame) -> Frame:
+        """Keep video timestamps strictly increasing across a hand-over (VP8 rejects a frame
+        that is not newer than the previous one). Rare, so copying the frame is fine; the
+        original may be shared with other senders and is not touched."""
+        if isinstance(frame, VideoFrame) and frame.time is not None:
+            if frame.time <= self._last_time:
+                copy = VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
+                copy.pts = round(self._last_time * VIDEO_CLOCK_RATE) + 1
+                copy.time_base = VIDEO_TIME_BASE
+                frame = copy
+            self._last_time = float(frame.time)
+        return frame
 
     async def recv(self) -> Frame:
         if self._retired.is_set():
@@ -57,6 +73,9 @@ class SenderTrack(MediaStreamTrack):
             if self._retired.is_set():
                 self.subscription.stop()
             self._last = frame
+            frame = self._forward(frame)
+            if self._retired.is_set():
+                self._pass_clock()
             return frame
         get.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -68,14 +87,22 @@ class SenderTrack(MediaStreamTrack):
         if (self._next is None or self._next.readyState != "live") and self._last is not None:
             # Replaced by nothing: send the last frame once more; the sender then sees no track
             # and idles, ready for a later replaceTrack (an error here would end its loop).
-            return self._last
+            return self._forward(self._last)
         if self._next is None:
             raise MediaStreamError("retired before its first frame, with nothing to hand over to")
-        return await self._next.recv()  # type: ignore[return-value]
+        self._pass_clock()
+        frame: Frame = await self._next.recv()  # type: ignore[assignment]
+        return frame if isinstance(self._next, SenderTrack) else self._forward(frame)
+
+    def _pass_clock(self) -> None:
+        """The next track must not send anything older than what this one sent last."""
+        if isinstance(self._next, SenderTrack):
+            self._next._last_time = max(self._next._last_time, self._last_time)
 
     def retire(self, next_track: MediaStreamTrack | None) -> None:
         """The sender has switched to ``next_track``: finish the pending read and unsubscribe."""
         self._next = next_track
+        self._pass_clock()
         self._retired.set()
 
     def stop(self) -> None:
@@ -142,6 +169,8 @@ class LocalMedia:
         self._audio_muted = False
         self._video_muted = False
         self._opened = False
+        self.on_screen_ended: Callable[[], None] | None = None
+        """Called when the screen track ends by itself (display gone): stop the share then."""
 
     @property
     def type(self) -> str:
@@ -154,7 +183,7 @@ class LocalMedia:
                 if track.kind == "audio" and self._audio is None:
                     self._audio = MutableTrack(track, muted=self._audio_muted)
                 elif track.kind == "video" and self._video is None:
-                    self._video = MutableTrack(track, muted=self._video_muted)
+                    self._video = MutableTrack(track, muted=self._video_muted, wall_clock=True)
             self._opened = True
         return [t for t in (self._audio, self.outgoing_video) if t is not None]
 
@@ -227,11 +256,15 @@ class LocalMedia:
         for track in tracks:  # display audio is not sent (as in Agentuity)
             if track is not video:
                 track.stop()
-        start_at = None
-        if self._video is not None and self._video.last_time is not None:
-            start_at = self._video.last_time + 1 / 30
-        self._screen = MutableTrack(video, muted=self._video_muted, start_at=start_at)
+        screen = MutableTrack(video, muted=self._video_muted, wall_clock=True)
+        self._screen = screen
         self._screen_source = screen_source
+
+        def ended() -> None:
+            if self._screen is screen and self.on_screen_ended is not None:
+                self.on_screen_ended()
+
+        screen.on("ended", ended)
         return self._send_video(peer_connections)
 
     async def stop_screen_share(self, peer_connections: Iterable[RTCPeerConnection]) -> None:

@@ -7,12 +7,22 @@ pacing stay right and the source does not back up) and, while muted, swaps each 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from aiortc import MediaStreamTrack
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
+from .clock import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE
+
 _black_cache: dict[tuple[int, int], np.ndarray] = {}
+_EPOCH = time.monotonic()
+
+
+def wall_clock_pts() -> int:
+    """Now, in 90 kHz video clock units since this module was loaded."""
+    return round((time.monotonic() - _EPOCH) * VIDEO_CLOCK_RATE)
 
 
 def black_video_frame(like: VideoFrame) -> VideoFrame:
@@ -47,19 +57,19 @@ class MutableTrack(MediaStreamTrack):
     """
 
     def __init__(
-        self, source: MediaStreamTrack, *, muted: bool = False, start_at: float | None = None
+        self, source: MediaStreamTrack, *, muted: bool = False, wall_clock: bool = False
     ) -> None:
-        """``start_at`` (seconds) shifts timestamps so the first frame has that time: used when
-        this track replaces another on a sender, so RTP timestamps keep running forward."""
+        """``wall_clock``: restamp video with one process-wide clock (see :func:`wall_clock_pts`),
+        so a sender that switches between two such tracks (camera, screen) keeps its
+        timestamps moving forward; VP8 refuses a frame older than the one before."""
         super().__init__()
-        self.start_at = start_at
-        self.last_time: float | None = None
-        self._pts_shift: int | None = None
         if source.kind not in ("audio", "video"):
             raise ValueError(f"can only mute audio or video tracks, got kind {source.kind!r}")
         self.kind = source.kind
         self.source = source
         self.muted = muted
+        self.wall_clock = wall_clock and source.kind == "video"
+        self._last_pts = -1
         source.on("ended", self.stop)
 
     @property
@@ -74,12 +84,10 @@ class MutableTrack(MediaStreamTrack):
         frame = await self.source.recv()
         if not isinstance(frame, Frame):
             return frame  # type: ignore[return-value]  # encoded packets pass through as is
-        if self.start_at is not None and frame.pts is not None and frame.time_base:
-            if self._pts_shift is None:
-                self._pts_shift = round(self.start_at / frame.time_base) - frame.pts
-            frame.pts += self._pts_shift
-        if frame.time is not None:
-            self.last_time = float(frame.time)
+        if self.wall_clock:
+            # This track is its source's only reader, so restamping the frame is safe.
+            self._last_pts = max(wall_clock_pts(), self._last_pts + 1)
+            frame.pts, frame.time_base = self._last_pts, VIDEO_TIME_BASE
         if not self.muted:
             return frame
         if isinstance(frame, VideoFrame):

@@ -98,3 +98,25 @@ async def test_rtt_is_measured_in_a_data_only_call() -> None:
         assert answer_probe.channel.label == PING_CHANNEL_LABEL
         await offer_probe.close()
         await answer_probe.close()
+
+
+async def test_a_peer_that_does_not_ping_is_sent_nothing() -> None:
+    """Like a browser app written for Agentuity: it gets the channel but not a single message."""
+    probe = RttProbe(interval=0.1)
+    received: list[object] = []
+    opened = asyncio.Event()
+
+    def setup(pc: RTCPeerConnection) -> None:
+        probe.attach(create_ping_channel(pc))
+
+    def unaware(pc: RTCPeerConnection) -> None:
+        @pc.on("datachannel")
+        def on_channel(channel: object) -> None:
+            opened.set()
+            channel.on("message", received.append)  # type: ignore[attr-defined]
+
+    async with peer_pair(setup, unaware):
+        await asyncio.wait_for(opened.wait(), 10)
+        await asyncio.sleep(1.5)
+        assert received == [] and probe.rtt is None
+        await probe.close()

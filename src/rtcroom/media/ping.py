@@ -3,9 +3,11 @@
 Protocol (label ``rtcroom-ping``, sub-protocol ``rtcroom-ping/1``, unordered, no
 retransmissions so a lost ping is simply lost rather than measured late): a ping is a binary
 message of 9 bytes, ``b"P"`` followed by an 8-byte sequence number; the answer is the same
-message with the first byte changed to ``b"O"``. Either side may ping; each side answers the
-other's pings. The side that creates the offer creates the channel. A peer that does not know
-the protocol (a browser app without rtcroom.js) never answers, and gives no ping RTT.
+message with the first byte changed to ``b"O"``. Both sides ping once a second and answer the
+other's pings. The side that makes the offer creates the channel, and sends nothing on it until
+the other side's first ping proves it speaks the protocol; the side that receives the channel
+pings first. So a peer that does not know the protocol (a browser app written for Agentuity)
+sees one idle channel and no messages, and gives no ping RTT.
 """
 
 from __future__ import annotations
@@ -60,13 +62,16 @@ class RttProbe:
     def rtt(self) -> float | None:
         return statistics.median(self.samples) if self.samples else None
 
-    def attach(self, channel: RTCDataChannel) -> None:
-        """Use this channel (created locally or announced by ``datachannel``)."""
+    def attach(self, channel: RTCDataChannel, *, created_here: bool = True) -> None:
+        """Use this channel. ``created_here``: we made it (as the offerer), so we wait for the
+        peer's first ping before pinging; otherwise we ping as soon as it is open."""
         if not is_ping_channel(channel):
             raise ValueError(f"not the ping channel: {channel.label!r}")
         self.channel = channel
         channel.on("message", self._on_message)
         channel.on("close", self._cancel)
+        if created_here:
+            return
         if channel.readyState == "open":
             self._start()
         else:
@@ -78,7 +83,7 @@ class RttProbe:
         @pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
             if is_ping_channel(channel) and self.channel is None:
-                self.attach(channel)
+                self.attach(channel, created_here=False)
 
     def _start(self) -> None:
         if self._task is None:
@@ -108,6 +113,7 @@ class RttProbe:
         kind = message[:1]
         if kind == _PING and self.channel is not None and self.channel.readyState == "open":
             self.channel.send(_PONG + message[1:])
+            self._start()  # the peer speaks the protocol: measure from this side too
         elif kind == _PONG:
             (seq,) = _SEQ.unpack(message[1:])
             sent = self._outstanding.pop(seq, None)

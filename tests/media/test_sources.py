@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import fractions
 from pathlib import Path
 
@@ -184,3 +185,21 @@ async def test_custom_stream_source_checks_and_stops_tracks() -> None:
     assert kept.readyState == "live"
     with pytest.raises(TypeError, match="MediaStreamTrack"):
         CustomStreamSource(["not a track"])  # type: ignore[list-item]
+
+
+async def test_push_video_timestamps_follow_the_wall_clock() -> None:
+    track = PushVideoTrack(fps=30)
+    image = np.zeros((32, 32, 3), np.uint8)
+    times = []
+    for _ in range(4):
+        await track.push(image)
+        frame = await track.recv()
+        times.append(float(frame.time))
+        await asyncio.sleep(0.2)  # a producer at 5 fps, slower than the track's 30
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(0.15 < gap < 2.0 for gap in gaps), f"timestamps should be ~0.2 s apart: {gaps}"
+    for _ in range(3):
+        await track.push(image)
+    burst = [float((await track.recv()).time) for _ in range(3)]
+    assert all(b - a >= 0.025 for a, b in itertools.pairwise(burst)), "paced to 30 fps"
+    track.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import fractions
+import time
 
 import numpy as np
 from aiortc import MediaStreamTrack
@@ -58,7 +59,9 @@ class PushVideoTrack(MediaStreamTrack):
         self.fps, self.format, self.max_queued = fps, format, max_queued
         self._queue: collections.deque[VideoFrame] = collections.deque()
         self._changed = asyncio.Condition()
-        self._pacer = Pacer(1.0 / fps, VIDEO_CLOCK_RATE)
+        self._start: float | None = None
+        self._next_due = 0.0
+        self._last_pts = -1
 
     @property
     def queued(self) -> int:
@@ -110,8 +113,17 @@ class PushVideoTrack(MediaStreamTrack):
                 raise MediaStreamError
             frame = self._queue.popleft()
             self._changed.notify_all()
-        frame.pts = await self._pacer.next_pts()
-        frame.time_base = VIDEO_TIME_BASE
+        # At most ``fps`` frames a second; timestamps are the wall-clock time of sending, so a
+        # producer slower than ``fps`` still plays at the right speed.
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        elif self._next_due > now:
+            await asyncio.sleep(self._next_due - now)
+            now = time.monotonic()
+        self._next_due = max(now, self._next_due) + 1.0 / self.fps
+        self._last_pts = max(self._last_pts + 1, round((now - self._start) * VIDEO_CLOCK_RATE))
+        frame.pts, frame.time_base = self._last_pts, VIDEO_TIME_BASE
         return frame
 
     def stop(self) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import fractions
+import itertools
 from pathlib import Path
 
 import av

@@ -131,3 +131,28 @@ async def test_stop_all_returns_every_active_recording(tmp_path: Path) -> None:
         expected = {"video": "vp8", "audio": "opus"} if stream_id == "local" else {"audio": "opus"}
         assert codecs == expected
         path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("mime", "expected"),
+    [
+        ("video/mp4", {"video": "h264", "audio": "aac"}),
+        ("video/webm;codecs=vp9,opus", {"video": "vp9", "audio": "opus"}),
+        ("audio/ogg", {"audio": "opus"}),
+    ],
+)
+async def test_requested_mime_types_are_written(mime: str, expected: dict[str, str]) -> None:
+    source = TestPatternSource(video={"width": 160, "height": 120, "fps": 15})
+    tracks = [t for t in await source.get_tracks() if t.kind in expected]
+    taps = [TrackTap(t) for t in tracks]
+    try:
+        handle = Recordings().start("local", taps, RecordingOptions(mime_type=mime))
+        assert handle is not None and handle.mime_type == mime
+        await asyncio.sleep(1.2)
+        path = await handle.stop()
+    finally:
+        source.stop()
+    duration, codecs, _ = probe(path)
+    assert codecs == expected
+    assert 0.6 <= duration <= 2.2
+    path.unlink()

@@ -225,3 +225,32 @@ async def test_rtt_ping_can_be_switched_off() -> None:
             assert await rtt_of(first, second.peer_id, attempts=15) is None
         finally:
             await asyncio.gather(first.hangup(), second.hangup())
+
+
+async def test_mute_survives_hangup_and_the_next_connect_sends_again() -> None:
+    async with signaling_server("uvicorn") as server:
+        sender = make_call(
+            server.url, media=TestPatternSource(video={"width": 160, "height": 120, "fps": 15})
+        )
+        viewer = make_call(server.url)
+        try:
+            await viewer.connect()
+            await sender.connect()
+            assert sender.peer_id is not None
+            await viewer.remote_video(sender.peer_id).next(timeout=20)
+            sender.mute_video(True)
+            await sender.hangup()
+            assert sender.is_video_muted, "flags are kept across hangup (as in Agentuity)"
+            await sender.connect()
+            assert sender.peer_id is not None
+            for _ in range(500):
+                if sender.peer_id in viewer.sessions:
+                    break
+                await asyncio.sleep(0.02)
+            video = viewer.remote_video(sender.peer_id)
+            # Fresh tracks, still muted: black, unlike Agentuity's fresh enabled tracks.
+            await next_matching(video, lambda f: f.to_ndarray().max() < 40)
+            sender.mute_video(False)
+            await next_matching(video, lambda f: f.to_ndarray().mean() > 60)
+        finally:
+            await asyncio.gather(sender.hangup(), viewer.hangup())

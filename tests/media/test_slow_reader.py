@@ -62,12 +62,12 @@ async def test_slow_reader_memory_flat_and_unread_tracks_drained() -> None:
             growth = max(samples) - baseline
             assert growth < 40, f"memory grew {growth:.0f} MB while reading slowly"
             assert frames.queued <= 3
-            assert frames.dropped > 300, "most frames must have been dropped, not queued"
+            assert frames.dropped > 150, "most frames must have been dropped, not queued"
             # What the slow reader sees is recent: a few frames behind the sender, not seconds.
             late = sorted(ages)[len(ages) * 9 // 10]
             assert late < 30, f"90% of frames should be < 1 s old, the 90th percentile was {late}"
             # The unread audio track was drained, not left to pile up inside aiortc.
-            assert audio_tap.frames_received > DURATION * 40
+            assert audio_tap.frames_received > DURATION * 30
             assert video_tap.frames_received > DURATION * 10
             await video_tap.stop()
             await audio_tap.stop()

@@ -254,3 +254,26 @@ async def test_mute_survives_hangup_and_the_next_connect_sends_again() -> None:
             await next_matching(video, lambda f: f.to_ndarray().mean() > 60)
         finally:
             await asyncio.gather(sender.hangup(), viewer.hangup())
+
+
+async def test_screen_share_in_an_audio_only_call_renegotiates() -> None:
+    from rtcroom.media import CustomStreamSource, TestPatternVideoTrack
+
+    async with signaling_server("aiohttp") as server:
+        sender = make_call(server.url, media=TestPatternSource(video=False))
+        viewer = make_call(server.url)
+        try:
+            await sender.connect()
+            await viewer.connect()
+            await asyncio.wait_for(sender.wait_connected(), 20)
+            assert sender.peer_id is not None
+            await viewer.remote_audio(sender.peer_id).next(timeout=20)
+            video = viewer.remote_video(sender.peer_id)  # no video track yet: it waits
+            window = TestPatternVideoTrack(200, 100, fps=15)
+            await asyncio.wait_for(sender.start_screen_share(CustomStreamSource([window])), 30)
+            frame = await video.next(timeout=20)
+            assert (frame.width, frame.height) == (200, 100)
+            await sender.stop_screen_share()
+            assert not sender.is_screen_sharing and window.readyState == "ended"
+        finally:
+            await asyncio.gather(sender.hangup(), viewer.hangup())

@@ -174,7 +174,7 @@ class LocalMedia:
 
     @property
     def type(self) -> str:
-        return self.source.type if self.source is not None else "none"
+        return str(getattr(self.source, "type", "custom")) if self.source is not None else "none"
 
     async def get_tracks(self) -> list[MediaStreamTrack]:
         """The source's tracks behind mute switches (opened once, reused across reconnects)."""

@@ -182,6 +182,16 @@ def pattern_cost(frames: int = 150) -> float:
     return (time.process_time() - start) / frames * FPS
 
 
+def rgb_conversion_cost(frames: int = 100) -> float:
+    """CPU share of one core to convert a 30 fps 640x480 stream to RGB numpy arrays."""
+    source = TestPatternVideoTrack(WIDTH, HEIGHT, FPS)
+    frame = asyncio.run(source.recv())
+    start = time.process_time()
+    for _ in range(frames):
+        frame.to_ndarray(format="rgb24")
+    return (time.process_time() - start) / frames * FPS
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--warmup", type=float, default=4.0)
@@ -191,6 +201,8 @@ async def main() -> None:
     drawing = await asyncio.to_thread(pattern_cost)
     print(f"640x480 VP8 at {FPS} fps, {args.measure:g} s measured after {args.warmup:g} s warm-up")
     print(f"drawing the test pattern alone: {drawing * 100:.1f}% of a core (in the send column)")
+    rgb = await asyncio.to_thread(rgb_conversion_cost)
+    print(f"reading every received frame as RGB (to_ndarray): {rgb * 100:.1f}% of a core more")
     print(
         "| picture | streams | sender CPU per stream | receiver CPU per stream "
         "| received fps per stream | VP8 kbit/s per stream |"

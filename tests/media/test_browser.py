@@ -162,6 +162,14 @@ async def test_python_peer_and_chromium_exchange_media(site: int) -> None:
             assert summary.bitrate.video and (summary.bitrate.video.inbound or 0) > 1_000
             assert summary.bitrate.video.outbound and summary.bitrate.video.outbound > 1_000
             assert summary.candidate_pair and summary.candidate_pair.using_relay is False
+            # Chromium does not answer rtcroom's ping; RTT then comes from RTCP reports.
+            for _ in range(100):
+                if summary.rtt is not None:
+                    break
+                await asyncio.sleep(0.1)
+                summary = await call.get_quality_summary(browser_id)
+                assert summary is not None
+            assert summary.rtt is not None and summary.rtt_source == "rtcp"
             path = await handle.stop()
             with av.open(str(path)) as container:
                 assert {s.type for s in container.streams} == {"audio", "video"}

@@ -6,7 +6,9 @@ the *generation* of the ``connect()`` that started it; ``hangup()`` and timeouts
 generation, so a late socket event or timer of an old one can never rejoin the room (the
 reference client's stale-timer and zombie-peer races).
 
-Seam for media (``rtcroom.media`` fills it): ``media=`` takes ``False`` (data only) or a
+Seam for media (``rtcroom.media`` fills it; the media methods come from
+:class:`~rtcroom.client.media.CallMedia`): ``media=`` takes ``False`` (data only), ``True`` or
+``{"video": ..., "audio": ...}`` constraints (camera and microphone), or a
 :class:`~rtcroom.client.tracks.TrackSource`. Its tracks are relayed into every new peer
 connection before the first offer or answer; remote tracks arrive as ``on_track_added(peer_id,
 track)`` / :class:`TrackAddedEvent`; ``call.sessions[peer_id].pc`` is the

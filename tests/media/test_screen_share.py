@@ -111,15 +111,25 @@ async def test_screen_share_without_display_says_what_to_do(
 
 
 async def test_a_share_whose_source_ends_stops_itself() -> None:
-    from rtcroom.client import WebRTCCall
+    from rtcroom.client import CallCallbacks, WebRTCCall
     from rtcroom.media import CustomStreamSource, TestPatternVideoTrack
     from tests.support import signaling_server
 
     options = {"ice_servers": [], "ice_host_addresses": ["127.0.0.1"]}
     camera = TestPatternSource(video={"width": 320, "height": 240, "fps": 15}, audio=False)
+    seen: list[str] = []
     async with signaling_server("uvicorn") as server:
         async with (
-            WebRTCCall("share", server.url, media=camera, **options) as sharer,  # type: ignore[arg-type]
+            WebRTCCall(
+                "share",
+                server.url,
+                media=camera,
+                callbacks=CallCallbacks(
+                    on_screen_share_start=lambda: seen.append("start"),
+                    on_screen_share_stop=lambda: seen.append("stop"),
+                ),
+                **options,  # type: ignore[arg-type]
+            ) as sharer,
             WebRTCCall("share", server.url, **options) as viewer,  # type: ignore[arg-type]
         ):
             await asyncio.wait_for(viewer.wait_connected(), 20)
@@ -132,3 +142,4 @@ async def test_a_share_whose_source_ends_stops_itself() -> None:
             window.stop()  # the shared window closes
             await wait_for_size(video, (320, 240))
             assert not sharer.is_screen_sharing
+            assert seen == ["start", "stop"]

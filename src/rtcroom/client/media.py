@@ -36,6 +36,7 @@ from ..media import (
 from ..media.frames import audio_stream, video_stream
 from ..media.local import stop_sender_tracks
 from .errors import UnknownPeerError
+from .events import CallEvent, ScreenShareStartEvent, ScreenShareStopEvent
 
 if TYPE_CHECKING:
     from .session import PeerSession
@@ -112,6 +113,9 @@ class CallMedia:
 
     _media: Any
     _sessions: dict[str, PeerSession]
+
+    def emit(self, event: CallEvent) -> None:  # provided by WebRTCCall
+        raise NotImplementedError
 
     @property
     def _media_state(self) -> dict[str, _PeerMedia]:
@@ -209,13 +213,15 @@ class CallMedia:
             return
         sessions = list(self._sessions.values())
         renegotiate = await local.start_screen_share([s.pc for s in sessions], source)
+        self.emit(ScreenShareStartEvent())
         await self._renegotiate([s for s in sessions if s.pc in renegotiate])
 
     async def stop_screen_share(self) -> None:
         """Back to the camera (or no video if the call had none)."""
         local = self.local_media
-        if local is not None:
+        if local is not None and local.is_screen_sharing:
             await local.stop_screen_share([s.pc for s in self._sessions.values()])
+            self.emit(ScreenShareStopEvent())
 
     @staticmethod
     async def _renegotiate(sessions: list[PeerSession]) -> None:

@@ -4,8 +4,9 @@ Run inside a loopback-only namespace (never on a real network)::
 
     unshare -n sh -c 'ip link set lo up && PYTHONPATH=src python bench/client_bench.py'
 
-Options: ``--rounds 3`` ``--megabytes 16`` ``--impl rtcroom,aiortc,chromium``
-``--rcvbuf BYTES`` (SO_RCVBUF for the Python peers' UDP sockets; 0 = kernel default).
+Options: ``--rounds 3`` ``--megabytes 16`` ``--impl rtcroom,aiortc,chromium`` (``NAME@BYTES``,
+e.g. ``aiortc@4194304``, sets that UDP receive buffer on the Python peers), ``--sctp-user-data
+N`` (experiment: aiortc's SCTP chunk size; see the README).
 
 Each round starts a fresh pair of peers in two processes (Chromium: two pages), joined through
 a real rtcroom signaling server: the newcomer ("sender") measures join-to-connected (socket
@@ -37,12 +38,14 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from rtcroom import ice
 from rtcroom.app import create_app
 from rtcroom.client import DataChannelConfig, WebRTCCall
+from rtcroom.client.tuning import grow_receive_buffers
 
 KIB = 1024
 MB = 1024 * 1024
 SIZES = (16 * KIB, 64 * KIB)
 HIGH, LOW = 4 * MB, 1 * MB
 RTT_COUNT = 300
+SCTP_USER_DATA = 0  # set from --sctp-user-data
 SIGNAL_PATH = "/api/call/signal"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -63,18 +66,6 @@ CHROMIUM_FLAGS = [
 # --- the peer protocol over the data channel ----------------------------------------------------
 # receiver: "expect:N" → count N binary bytes → "done"; "p..." → echo; "bye" → exit.
 # sender:   connect, then per size: expect, chunks with back-pressure, wait "done"; then pings.
-
-
-def set_rcvbuf(pc: RTCPeerConnection, size: int) -> None:
-    """Grow the kernel receive buffer of every UDP socket ICE uses for ``pc``."""
-    if not size:
-        return
-    for transport in pc._RTCPeerConnection__iceTransports:  # type: ignore[attr-defined]
-        for protocol in transport._connection._protocols:
-            sock = protocol.transport.get_extra_info("socket")
-            # SO_RCVBUFFORCE ignores net.core.rmem_max (we are root inside the namespace).
-            opt = getattr(socket, "SO_RCVBUFFORCE", socket.SO_RCVBUF)
-            sock.setsockopt(socket.SOL_SOCKET, opt, size)
 
 
 class Receiver:
@@ -158,6 +149,7 @@ async def peer_rtcroom(role: str, url: str, room: str, total: int, rcvbuf: int) 
         data_channels=[DataChannelConfig("bench")],
         ice_servers=[],
         ice_host_addresses=["127.0.0.1"],
+        udp_receive_buffer=rcvbuf or None,  # 0 = kernel default
     )
     handler: Callable[[str | bytes], None]
     start = time.perf_counter()
@@ -191,8 +183,6 @@ async def peer_rtcroom(role: str, url: str, room: str, total: int, rcvbuf: int) 
     await call.connect()
     await call.wait_connected(timeout=30)
     connect_ms = (time.perf_counter() - start) * 1000
-    for session in call.sessions.values():
-        set_rcvbuf(session.pc, rcvbuf)
     try:
         if role == "receiver":
             await asyncio.wait_for(receiver.finished.wait(), 600)
@@ -253,7 +243,7 @@ async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -
                 await asyncio.wait_for(opened, 30)
     channel = opened.result()
     connect_ms = (time.perf_counter() - start) * 1000
-    set_rcvbuf(pc, rcvbuf)
+    grow_receive_buffers(pc, rcvbuf)
 
     async def wait_low() -> None:
         low = asyncio.Event()
@@ -341,7 +331,7 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
     const bytes = size || 65536, amount = size ? total : total / 4;
     const chunk = new Uint8Array(bytes); crypto.getRandomValues(chunk.subarray(0, 65536));
     const n = Math.floor(amount / bytes);
-    channel.send('expect:' + n * size);
+    channel.send('expect:' + n * bytes);
     const start = performance.now();
     for (let i = 0; i < n; i++) {
       if (channel.bufferedAmount > high)
@@ -350,7 +340,7 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
     }
     if (await reply() !== 'done') throw new Error('protocol');
     const seconds = (performance.now() - start) / 1000;
-    if (size) out['mbps_' + size / 1024 + 'k'] = n * size / 1048576 / seconds;
+    if (size) out['mbps_' + size / 1024 + 'k'] = n * bytes / 1048576 / seconds;
   }
   const rtts = [];
   for (let i = 0; i < rttCount + 20; i++) {
@@ -385,7 +375,9 @@ async def chromium_round(url: str, room: str, total: int) -> dict[str, Any]:
             await asyncio.gather(first.goto(health), second.goto(health))
             receiving = asyncio.ensure_future(first.evaluate(PAGE_JS, ["receiver", url, *args]))
             await asyncio.sleep(0.5)  # the receiver is in the room before the sender joins
-            result: dict[str, Any] = await second.evaluate(PAGE_JS, ["sender", url, *args])
+            result: dict[str, Any] = await asyncio.wait_for(
+                second.evaluate(PAGE_JS, ["sender", url, *args]), 300
+            )
             await asyncio.wait_for(receiving, 30)
             return result
         finally:
@@ -400,6 +392,7 @@ async def python_round(impl: str, url: str, room: str, total: int, rcvbuf: int) 
         return asyncio.create_subprocess_exec(
             sys.executable, __file__, "--peer", role, "--impl", impl, "--url", url,
             "--room", room, "--megabytes", str(total // MB), "--rcvbuf", str(rcvbuf),
+            "--sctp-user-data", str(SCTP_USER_DATA),
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
 
@@ -447,7 +440,10 @@ async def main(opts: argparse.Namespace) -> None:
                 if impl == "chromium":
                     result = await chromium_round(url, room, total)
                 else:
-                    result = await python_round(impl, url, room, total, opts.rcvbuf)
+                    # "name@BYTES": that UDP receive buffer (else the kernel default).
+                    base, _, size = impl.partition("@")
+                    rcvbuf = int(size or 0)
+                    result = await python_round(base, url, room, total, rcvbuf)
                 print(impl, n, {k: round(v, 2) for k, v in result.items()}, flush=True)
                 rounds.append(result)
             median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
@@ -457,7 +453,7 @@ async def main(opts: argparse.Namespace) -> None:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
     print()
-    print(f"{opts.megabytes} MB per run, medians of {opts.rounds} rounds, rcvbuf={opts.rcvbuf}")
+    print(f"{opts.megabytes} MB per run, medians of {opts.rounds} rounds")
     print(
         "| peers | 16 KiB MB/s | 64 KiB MB/s | RTT median ms | RTT p99 ms | connect ms "
         "| UDP RcvbufErrors/round |"
@@ -474,17 +470,34 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--megabytes", type=int, default=16)
-    parser.add_argument("--impl", default="rtcroom,aiortc,chromium")
-    parser.add_argument("--rcvbuf", type=int, default=0)
+    parser.add_argument(
+        "--impl",
+        default="rtcroom,aiortc,chromium",
+        help="comma list of rtcroom, aiortc, chromium; NAME@BYTES sets SO_RCVBUF",
+    )
+    parser.add_argument("--rcvbuf", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sctp-user-data",
+        type=int,
+        default=0,
+        help="experiment: aiortc's SCTP DATA chunk payload size (default 1189-28 bytes); "
+        "Python peers only, both sides",
+    )
     parser.add_argument("--peer", choices=["sender", "receiver"])
     parser.add_argument("--url")
     parser.add_argument("--room")
     opts = parser.parse_args()
     if opts.peer:
+        if opts.sctp_user_data:
+            import aiortc.rtcsctptransport as sctp
+
+            sctp.USERDATA_MAX_LENGTH = opts.sctp_user_data  # type: ignore[misc]
         fn = peer_rtcroom if opts.impl == "rtcroom" else peer_aiortc
         result = asyncio.run(fn(opts.peer, opts.url, opts.room, opts.megabytes * MB, opts.rcvbuf))
         print(json.dumps(result), flush=True)
         return
+    global SCTP_USER_DATA
+    SCTP_USER_DATA = opts.sctp_user_data
     asyncio.run(main(opts))
 
 

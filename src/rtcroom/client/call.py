@@ -74,6 +74,7 @@ from .session import PeerSession
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
 from .state import CallState
 from .tracks import LocalTracks, TrackSource
+from .tuning import DEFAULT_UDP_RECEIVE_BUFFER
 
 log = logging.getLogger("rtcroom.client")
 
@@ -102,6 +103,7 @@ class WebRTCCall(CallMedia):
         reconnect_base_delay: float = 1.0,
         reconnect_max_delay: float = 30.0,
         max_buffered_amount: int = DEFAULT_MAX_BUFFERED_AMOUNT,
+        udp_receive_buffer: int | None = DEFAULT_UDP_RECEIVE_BUFFER,
     ) -> None:
         if not isinstance(room_id, str) or not room_id:
             raise ValueError(f"room_id must be a non-empty string, got {room_id!r}")
@@ -139,6 +141,7 @@ class WebRTCCall(CallMedia):
         self.reconnect_base_delay = float(reconnect_base_delay)
         self.reconnect_max_delay = float(reconnect_max_delay)
         self.max_buffered_amount = max_buffered_amount
+        self.udp_receive_buffer = udp_receive_buffer
         self._media: TrackSource | None = local_media_from_option(media)
         self._tracks: LocalTracks | None = None
         self._bus = EventBus(callbacks)

@@ -42,6 +42,7 @@ from .events import (
     NegotiationCompleteEvent,
     TrackAddedEvent,
 )
+from .tuning import grow_receive_buffers
 
 if TYPE_CHECKING:
     from .call import WebRTCCall
@@ -201,6 +202,7 @@ class PeerSession:
                 f"ICE gathering for peer {self.remote_id} did not finish within {limit:g} s "
                 "(ice_gathering_timeout); check ice_servers and ice_host_addresses"
             ) from None
+        grow_receive_buffers(self.pc, self._call.udp_receive_buffer)
 
     async def _send_local_description(self) -> None:
         local = self.pc.localDescription

@@ -12,14 +12,10 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from . import asgi
 from .asgi import DEFAULT_MAX_MESSAGE_BYTES
 from .backends.base import Backend
-from .hub import (
-    DEFAULT_MAX_PEERS,
-    DEFAULT_MAX_ROOM_ID_LENGTH,
-    SignalingCallbacks,
-    SignalingHub,
-)
+from .hub import DEFAULT_MAX_PEERS, DEFAULT_MAX_ROOM_ID_LENGTH, SignalingCallbacks, SignalingHub
 
 log = logging.getLogger("rtcroom.aiohttp")
 
@@ -88,11 +84,12 @@ def webrtc(
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
 ) -> AiohttpSignalingHandler:
     """A signaling handler with its own rooms (or those of ``hub``, to share them)."""
-    if hub is None:
-        hub = SignalingHub(
-            max_peers=max_peers,
-            callbacks=callbacks,
-            backend=backend,
-            max_room_id_length=max_room_id_length,
-        )
-    return AiohttpSignalingHandler(hub, max_message_bytes=max_message_bytes)
+    endpoint = asgi.webrtc(
+        max_peers,
+        callbacks,
+        backend=backend,
+        hub=hub,
+        max_message_bytes=max_message_bytes,
+        max_room_id_length=max_room_id_length,
+    )
+    return AiohttpSignalingHandler(endpoint.hub, max_message_bytes=max_message_bytes)

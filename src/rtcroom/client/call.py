@@ -216,6 +216,7 @@ class WebRTCCall(CallMedia):
         self._attempts = 0
         self._idle_error = None
         self._joined = asyncio.get_running_loop().create_future()
+        deadline = asyncio.get_running_loop().time() + self.connection_timeout
         self._set_state(CallState.CONNECTING, reasons.CONNECT_CALLED)
         try:
             if self._media is not None:
@@ -236,7 +237,20 @@ class WebRTCCall(CallMedia):
                 self.emit(ErrorEvent(exc, self._state))
                 await self._end(reasons.ERROR, None)
             raise
-        await asyncio.shield(self._joined)
+        # `signaling` has no timer of its own (Agentuity waits forever for `joined`).
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._joined), max(remaining, 0.001))
+        except TimeoutError:
+            if gen != self._generation:
+                raise self._ended_error() from None
+            error = ConnectionTimeoutError(
+                f"the signaling server at {self.signal_url} did not answer the join within "
+                f"connection_timeout={self.connection_timeout:g} s"
+            )
+            self.emit(ErrorEvent(error, self._state))
+            await self._end(reasons.CONNECTION_TIMEOUT, error)
+            raise error from None
 
     async def hangup(self) -> None:
         """Leave the room: close every peer connection and the socket, state ``idle``.

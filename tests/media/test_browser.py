@@ -128,8 +128,9 @@ async def test_python_peer_and_chromium_exchange_media(site: int) -> None:
         ice_host_addresses=["127.0.0.1"],
     )
     async with async_playwright() as pw:
+        profile = tempfile.TemporaryDirectory(prefix="rtcroom-media-chromium-")
         context = await pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(), executable_path=chromium, headless=True, args=FLAGS
+            profile.name, executable_path=chromium, headless=True, args=FLAGS
         )
         try:
             await call.connect()
@@ -178,3 +179,4 @@ async def test_python_peer_and_chromium_exchange_media(site: int) -> None:
         finally:
             await call.hangup()
             await context.close()
+            profile.cleanup()

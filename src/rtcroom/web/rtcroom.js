@@ -1000,7 +1000,11 @@ export class WebRTCCall {
     if (options.audioBitsPerSecond) init.audioBitsPerSecond = options.audioBitsPerSecond;
     if (options.videoBitsPerSecond) init.videoBitsPerSecond = options.videoBitsPerSecond;
     const recorder = new MediaRecorder(stream, init);
+    // Chrome decodes remote audio only for a playing media element; without one the recorder
+    // waits for audio forever and returns an empty Blob. A muted element keeps it flowing.
+    const sink = streamId !== 'local' && stream.getAudioTracks().length > 0 ? playMuted(stream) : null;
     const handle = new RecordingHandle(streamId, recorder, mimeType, (h) => {
+      if (sink) sink.srcObject = null;
       if (this._recordings.get(streamId) === h) this._recordings.delete(streamId);
     });
     this._recordings.set(streamId, handle);
@@ -1029,6 +1033,14 @@ export class WebRTCCall {
     this._recordings.clear();
     return blobs;
   }
+}
+
+function playMuted(stream) {
+  const element = document.createElement('audio');
+  element.muted = true;
+  element.srcObject = stream;
+  element.play().catch(() => {});
+  return element;
 }
 
 function toArrayBuffer(data) {

@@ -2,6 +2,7 @@
 
 from rtcroom.aiohttp import webrtc
 app.router.add_get("/api/call/signal", webrtc(max_peers=4))
+app.router.add_get("/rtcroom.js", browser_client())
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .hub import (
     SignalingCallbacks,
     SignalingHub,
 )
+from .webfiles import WebFile
 
 log = logging.getLogger("rtcroom.aiohttp")
 
@@ -96,3 +98,25 @@ def webrtc(
             max_room_id_length=max_room_id_length,
         )
     return AiohttpSignalingHandler(hub, max_message_bytes=max_message_bytes)
+
+
+class WebFileHandler:
+    """An aiohttp handler answering with one shipped file (``rtcroom.js`` by default)."""
+
+    def __init__(self, name: str) -> None:
+        self.file = WebFile.load(name)
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+            inspect.markcoroutinefunction(self)
+        else:
+            self._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if self.file.not_modified(request.headers.get("If-None-Match")):
+            return web.Response(status=304, headers=self.file.headers())
+        return web.Response(body=self.file.body, headers=self.file.headers())
+
+
+def browser_client(name: str = "rtcroom.js") -> WebFileHandler:
+    """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
+    ``index.html``) from your aiohttp app; raises ``ValueError`` for an unknown name."""
+    return WebFileHandler(name)

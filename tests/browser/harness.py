@@ -43,7 +43,8 @@ import * as rtc from '/rtcroom.js';
 window.rtc = rtc;
 window.events = [];
 window.messages = [];
-const simple = (v) => (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v))
+const plain = ['string', 'number', 'boolean', 'undefined'];
+const simple = (v) => (v === null || plain.includes(typeof v))
   ? v : (v instanceof Error ? v.name + ': ' + v.message : String(v));
 const CALLBACKS = ['onStateChange', 'onConnect', 'onDisconnect', 'onLocalStream', 'onRemoteStream',
   'onTrackAdded', 'onTrackRemoved', 'onPeerJoined', 'onPeerLeft', 'onNegotiationStart',
@@ -161,7 +162,9 @@ async def wait_for(page: Page, expression: str, arg: Any = None, timeout_ms: int
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout_ms} ms waiting for {expression} ({arg!r})")
+            raise AssertionError(
+                f"timed out after {timeout_ms} ms waiting for {expression} ({arg!r})"
+            )
         await asyncio.sleep(0.1)
 
 

@@ -72,7 +72,9 @@ async def test_two_tabs_chat_and_see_each_other(browser: BrowserContext, demo_ur
 
         await a.fill("#chat-input", "hello from tab A")
         await a.press("#chat-input", "Enter")
-        await b.wait_for_selector("#chat-log .msg:not(.me) >> text=hello from tab A", timeout=TIMEOUT)
+        await b.wait_for_selector(
+            "#chat-log .msg:not(.me) >> text=hello from tab A", timeout=TIMEOUT
+        )
         await b.fill("#chat-input", "42")  # would arrive as a number without sendJSON
         await b.click("#chat-send")
         await a.wait_for_selector("#chat-log .msg:not(.me) >> text=42", timeout=TIMEOUT)

@@ -28,8 +28,18 @@ def rtcroom_serve(port: int) -> Iterator[subprocess.Popen[bytes]]:
     """``rtcroom serve`` in its own process (this checkout's code)."""
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rtcroom.cli", "serve", "--port", str(port), "--log-level",
-         "warning", "--max-peers", "4"],
+        [
+            sys.executable,
+            "-m",
+            "rtcroom.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--max-peers",
+            "4",
+        ],
         env=env,
     )
     try:
@@ -61,7 +71,10 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
         await wait_listening(port, server)
         for page in (a, b):
             await start_call(
-                page, roomId=room_id, signalUrl=signal_url, iceServers=[],
+                page,
+                roomId=room_id,
+                signalUrl=signal_url,
+                iceServers=[],
                 dataChannels=[{"label": "chat"}],
             )
             await peer_id(page)
@@ -80,8 +93,12 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
 
     with rtcroom_serve(port) as server:
         await wait_listening(port, server)
-        new_a = await wait_for(a, "(old) => window.call.peerId !== old && window.call.peerId", old_a)
-        new_b = await wait_for(b, "(old) => window.call.peerId !== old && window.call.peerId", old_b)
+        new_a = await wait_for(
+            a, "(old) => window.call.peerId !== old && window.call.peerId", old_a
+        )
+        new_b = await wait_for(
+            b, "(old) => window.call.peerId !== old && window.call.peerId", old_b
+        )
         await wait_for(a, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", new_b)
         await wait_state(a, "connected")
         await wait_state(b, "connected")

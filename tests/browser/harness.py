@@ -43,6 +43,7 @@ import * as rtc from '/rtcroom.js';
 window.rtc = rtc;
 window.events = [];
 window.messages = [];
+window.eventTimes = []; // [name, ms since the epoch], for bench/
 const plain = ['string', 'number', 'boolean', 'undefined'];
 const simple = (v) => (v === null || plain.includes(typeof v))
   ? v : (v instanceof Error ? v.name + ': ' + v.message : String(v));
@@ -61,11 +62,13 @@ window.makeCall = (opts) => {
         window.messages.push({ from, label, data: value });
       }
       window.events.push([name, ...args.map(simple)]);
+      window.eventTimes.push([name, performance.timeOrigin + performance.now()]);
     };
   }
   const options = { ...opts, autoConnect: false, callbacks };
   if (opts.media === 'display') options.media = new rtc.DisplayMediaSource();
   window.call = new rtc.WebRTCCall(options);
+  window.eventTimes.push(['connect()', performance.timeOrigin + performance.now()]);
   return window.call.connect();
 };
 window.eventNames = () => window.events.map((e) => e[0]);

@@ -212,3 +212,19 @@ async def test_peer_leaving_returns_the_other_to_signaling(open_page: OpenPage) 
     assert await a.evaluate("window.call.remotePeerIds") == []
     disconnect = [e for e in await events(b) if e[0] == "onDisconnect"]
     assert disconnect == [["onDisconnect", "hangup"]]
+
+
+async def test_glare_both_sides_renegotiate_at_once(open_page: OpenPage) -> None:
+    """Both peers add video at the same moment: two offers cross (glare). Perfect negotiation
+    lets the polite side roll back, and both end up receiving the other's screen."""
+    a, b, ida, idb = await connected_pair(open_page, media=False, dataChannels=[{"label": "c"}])
+    await asyncio.gather(
+        a.evaluate("window.call.startScreenShare()"), b.evaluate("window.call.startScreenShare()")
+    )
+    for page, remote in ((a, idb), (b, ida)):
+        first, second = await frames_rising(page, remote)
+        assert second > first
+        assert await page.evaluate("window.call.state") == "connected"
+    assert await a.evaluate("(p) => window.call.sendStringTo(p, 'c', 'still here')", idb)
+    got = await wait_for(b, "() => window.messages.length >= 1 && window.messages")
+    assert got == [{"from": ida, "label": "c", "data": "still here"}]

@@ -55,7 +55,7 @@ export interface WebRTCClientCallbacks {
   onTrackRemoved(peerId: string, track: MediaStreamTrack): void;
   /** Also fired for the peers already in the room when we join. */
   onPeerJoined(peerId: string): void;
-  /** Fired when a peer's session ends: it left, or it was replaced after a reconnect. */
+  /** Fired when a peer's session ends: it left, it was replaced after a reconnect, or you hung up. */
   onPeerLeft(peerId: string): void;
   onNegotiationStart(peerId: string): void;
   onNegotiationComplete(peerId: string): void;

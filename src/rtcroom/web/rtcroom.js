@@ -699,9 +699,10 @@ export class WebRTCCall {
 
   async _onRemoteDescription(from, description) {
     if (typeof from !== 'string' || !description || typeof description.type !== 'string') return;
+    const isOffer = description.type === 'offer';
+    if (!isOffer && !this._sessions.has(from)) return; // an answer to an offer we never made
     const s = this._session(from, false);
     const pc = s.pc;
-    const isOffer = description.type === 'offer';
     const collision = isOffer && (s.makingOffer || pc.signalingState !== 'stable');
     s.ignoreOffer = !this._polite(from) && collision;
     if (s.ignoreOffer) return; // the impolite side keeps its own offer; the other rolls back

@@ -98,7 +98,10 @@ async def test_mute_is_seen_by_the_remote(open_page: OpenPage) -> None:
 
 async def test_screen_share_swaps_video_and_back(open_page: OpenPage) -> None:
     a, b, _, idb = await connected_pair(open_page)
-    size = "async (p) => { const v = await window.inbound(p, 'video'); return v && [v.frameWidth, v.frameHeight]; }"  # noqa: E501
+    size = (
+        "async (p) => { const v = await window.inbound(p, 'video');"
+        " return v && v.frameWidth > 0 && [v.frameWidth, v.frameHeight]; }"
+    )
     assert await wait_for(a, size, idb) == [640, 480]
     await b.evaluate("window.call.startScreenShare()")
     assert await b.evaluate("window.call.isScreenSharing") is True
@@ -173,7 +176,7 @@ async def test_quality_summary_rtt_then_bitrates(open_page: OpenPage) -> None:
     assert second["bitrate"]["video"]["inbound"] > 10_000
     assert second["bitrate"]["video"]["outbound"] > 10_000
     assert second["bitrate"]["audio"]["inbound"] > 1_000
-    assert second["packetLossPercent"] == 0
+    assert 0 <= second["packetLossPercent"] < 5  # loopback: next to none in the last second
     assert second["video"]["frameWidth"] == 640
     all_summaries = await a.evaluate(
         "async () => [...(await window.call.getAllQualitySummaries()).keys()]"

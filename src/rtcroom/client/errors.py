@@ -1,0 +1,61 @@
+"""Typed exceptions of the peer client.
+
+The rule (documented in the README): a mistake in the program (a name that does not exist, a
+call in the wrong state) raises; a condition of the network that comes and goes (a channel that
+is not open yet, a peer that has no such channel) makes a send return ``False``.
+"""
+
+from __future__ import annotations
+
+
+class CallError(Exception):
+    """Base class of every error the peer client raises."""
+
+
+class SignalingError(CallError):
+    """The signaling server answered with an ``error`` frame (its exact text is ``message``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RoomFullError(SignalingError):
+    """The room already holds ``max_peers`` members; nobody was registered."""
+
+
+class SignalingConnectionError(CallError):
+    """The signaling WebSocket could not be opened (wrong URL, server down, refused)."""
+
+
+class ConnectionTimeoutError(CallError, TimeoutError):
+    """``connection_timeout`` ran out while connecting or negotiating."""
+
+
+class ReconnectFailedError(CallError):
+    """The signaling socket dropped and every reconnect attempt failed."""
+
+
+class CallEndedError(CallError):
+    """The call went back to ``idle`` (``hangup()``, a timeout) while this operation waited."""
+
+
+class NotConnectedError(CallError):
+    """The operation needs a call that is connecting or connected; call ``connect()`` first."""
+
+
+class UnknownPeerError(CallError, LookupError):
+    """No remote peer of this call has that id (see ``call.remote_peer_ids``)."""
+
+
+class UnknownChannelError(CallError, LookupError):
+    """No data channel of this call has that label (see ``call.get_data_channel_labels()``)."""
+
+
+class BufferFullError(CallError):
+    """A send would queue more than ``max_buffered_amount`` bytes on one channel;
+    ``await call.drain(label)`` before sending more."""
+
+
+class NegotiationError(CallError):
+    """An offer/answer exchange with one peer failed or did not finish in time."""

@@ -1,0 +1,372 @@
+"""One remote peer: its RTCPeerConnection, the offer/answer exchange, its data channels.
+
+Everything that touches the connection's SDP runs on one worker task per peer, in the order the
+signaling messages arrived; renegotiations queue behind it. (Agentuity's client handles frames
+concurrently, which lets two SDP handlers overlap on one connection.)
+
+Three aiortc facts shape this module:
+
+* No trickle ICE: ``setLocalDescription`` gathers, and ``pc.localDescription`` then holds the
+  candidates. So we send ``pc.localDescription`` after it returns, never the bare offer.
+  Candidates trickled by browsers are applied (or buffered until a remote description exists).
+* No ``negotiationneeded`` event: :meth:`PeerSession.renegotiate` is the explicit way to offer
+  again, e.g. after adding a track.
+* No SDP rollback. Glare (both sides offering at once) is resolved with the browsers' rule: the
+  peer whose id is greater is impolite and ignores the colliding offer; the polite one drops its
+  own pending offer, answers, then offers again. Dropping a pending *re*-offer is safe in aiortc
+  (ICE/DTLS roles and transports are already fixed, and only the pending description and the
+  signaling state change), so :func:`_rollback` does exactly that. Initial offers cannot collide:
+  only the newcomer makes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from .. import ice
+from . import state as reasons
+from .channels import DataChannelConfig, decode
+from .errors import NegotiationError
+from .events import (
+    DataChannelCloseEvent,
+    DataChannelMessageEvent,
+    DataChannelOpenEvent,
+    IceStateChangeEvent,
+    NegotiationCompleteEvent,
+    TrackAddedEvent,
+)
+
+if TYPE_CHECKING:
+    from .call import WebRTCCall
+    from .tracks import LocalTracks
+
+log = logging.getLogger("rtcroom.client.session")
+
+MAX_PENDING_CANDIDATES = 256
+ICE_CONNECTED = ("connected", "completed")
+
+_Item = tuple[str, Any]
+
+
+def _rollback(pc: RTCPeerConnection) -> None:
+    """Forget our pending local offer and return to ``stable`` (what SDP rollback does)."""
+    pc._RTCPeerConnection__pendingLocalDescription = None  # type: ignore[attr-defined]
+    pc._RTCPeerConnection__setSignalingState("stable")  # type: ignore[attr-defined]
+
+
+class PeerSession:
+    """The call's link to one remote peer. ``pc`` is the ``aiortc.RTCPeerConnection``."""
+
+    def __init__(self, call: WebRTCCall, remote_id: str, pc: RTCPeerConnection, polite: bool):
+        self.remote_id = remote_id
+        self.pc = pc
+        self.polite = polite
+        self.channels: dict[str, RTCDataChannel] = {}
+        self.closed = False
+        self._call = call
+        self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._pending_candidates: list[dict[str, Any]] = []
+        self._offer_wanted = False
+        self._waiting: list[asyncio.Future[None]] = []  # renegotiate() calls not yet offered
+        self._inflight: list[asyncio.Future[None]] = []  # ... whose offer awaits its answer
+        self._ignoring_offer = False
+        self._tracks_to_add: LocalTracks | None = None
+        self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
+        self.offer_collisions = 0
+        """How many times both sides offered at once (glare); for diagnostics."""
+        pc.on("datachannel", self._register_channel)
+        pc.on("iceconnectionstatechange", self._on_ice_state)
+        pc.on("connectionstatechange", self._on_connection_state)
+        pc.on("track", self._on_track)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(
+        self, *, offerer: bool, channels: list[DataChannelConfig], tracks: LocalTracks | None
+    ) -> None:
+        """Add local tracks, create data channels (offerer only) and, as the offerer, offer."""
+        if offerer:
+            if tracks is not None:
+                tracks.add_to(self.pc)
+            for config in channels:
+                self._register_channel(config.create_on(self.pc))
+            self._offer_wanted = True
+            self._inbox.put_nowait(("offer", None))
+        else:
+            self._tracks_to_add = tracks  # added around the first answer, see _apply_offer
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for fut in self._waiting + self._inflight:
+            if not fut.done():
+                fut.set_exception(NegotiationError(f"peer {self.remote_id} is gone"))
+                fut.exception()  # retrieved: nobody may be waiting
+        if self._worker is not None and self._worker is not asyncio.current_task():
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._worker
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pc.close(), 5.0)
+
+    @property
+    def ice_connected(self) -> bool:
+        return self.pc.iceConnectionState in ICE_CONNECTED
+
+    def is_ready(self, labels: list[str]) -> bool:
+        """ICE is connected and every channel in ``labels`` is open."""
+        if not self.ice_connected:
+            return False
+        return all(
+            (ch := self.channels.get(label)) is not None and ch.readyState == "open"
+            for label in labels
+        )
+
+    # --- signaling input (called in arrival order) ---------------------------------------------
+
+    def handle_sdp(self, description: Any) -> None:
+        self._inbox.put_nowait(("sdp", description))
+
+    def handle_ice(self, candidate: Any) -> None:
+        self._inbox.put_nowait(("ice", candidate))
+
+    async def renegotiate(self, timeout: float | None = None) -> None:
+        """Offer again and wait until the answer is applied (``NegotiationError`` on failure or
+        after ``timeout``, default the call's ``connection_timeout``). Use it after adding a
+        track or when a peer must learn of new m-lines."""
+        if self.closed:
+            raise NegotiationError(f"peer {self.remote_id} is gone; cannot renegotiate")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(fut)
+        self._offer_wanted = True
+        self._inbox.put_nowait(("offer", None))
+        limit = self._call.connection_timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), limit)
+        except TimeoutError:
+            raise NegotiationError(
+                f"renegotiation with peer {self.remote_id} got no answer within {limit:g} s"
+            ) from None
+
+    # --- the worker --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self.closed:
+            kind, payload = await self._inbox.get()
+            try:
+                if kind == "offer":
+                    await self._make_offer()
+                elif kind == "sdp":
+                    await self._apply_description(payload)
+                else:
+                    await self._apply_candidate(payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.closed:
+                    return
+                self._call._session_failed(self, exc)
+                return
+
+    async def _make_offer(self) -> None:
+        if not self._offer_wanted:
+            return
+        if self.pc.signalingState != "stable":
+            return  # an exchange is in flight; _settled() offers when it ends
+        self._offer_wanted = False
+        self._inflight.extend(self._waiting)
+        self._waiting.clear()
+        self._call._negotiation_starting(self, reasons.CREATING_OFFER)
+        with ice.host_addresses(self._call.ice_host_addresses):
+            offer = await self.pc.createOffer()
+            await self._set_local(offer)
+        await self._send_local_description()
+
+    async def _set_local(self, description: RTCSessionDescription) -> None:
+        limit = self._call.ice_gathering_timeout
+        try:
+            await asyncio.wait_for(self.pc.setLocalDescription(description), limit)
+        except TimeoutError:
+            raise NegotiationError(
+                f"ICE gathering for peer {self.remote_id} did not finish within {limit:g} s "
+                "(ice_gathering_timeout); check ice_servers and ice_host_addresses"
+            ) from None
+
+    async def _send_local_description(self) -> None:
+        local = self.pc.localDescription
+        await self._call._send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
+
+    async def _apply_description(self, description: Any) -> None:
+        kind = description.get("type") if isinstance(description, dict) else None
+        sdp = description.get("sdp") if isinstance(description, dict) else None
+        if kind not in ("offer", "answer") or not isinstance(sdp, str):
+            log.warning("ignored an SDP from %s that is not an offer or answer", self.remote_id)
+            return
+        if kind == "offer":
+            await self._apply_offer(sdp)
+        else:
+            await self._apply_answer(sdp)
+
+    async def _apply_offer(self, sdp: str) -> None:
+        collision = self.pc.signalingState != "stable"
+        self.offer_collisions += collision
+        self._ignoring_offer = collision and not self.polite
+        if self._ignoring_offer:
+            log.debug("glare with %s: impolite, ignoring its offer", self.remote_id)
+            return
+        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        if collision:
+            log.debug("glare with %s: polite, dropping our offer to answer theirs", self.remote_id)
+            _rollback(self.pc)
+            self._offer_wanted = True
+            self._waiting[:0] = self._inflight
+            self._inflight.clear()
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await self._flush_candidates()
+        later: list[Any] = []
+        tracks, self._tracks_to_add = self._tracks_to_add, None
+        if tracks is not None:
+            later = tracks.add_answerable(self.pc)
+        with ice.host_addresses(self._call.ice_host_addresses):
+            answer = await self.pc.createAnswer()
+            await self._set_local(answer)
+        await self._send_local_description()
+        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        if tracks is not None and later:
+            # Tracks the offer left out need our own offer. aiortc starts the senders of new
+            # m-lines only if DTLS is up when that exchange ends, and a new transceiver would
+            # hold the connection state below "connected": add them once connected.
+            self._later_tracks = (tracks, later)
+            self._on_connection_state()
+        if self._has_unnegotiated_tracks():
+            self._offer_wanted = True  # what negotiationneeded would do in a browser
+        await self._settled()
+
+    def _has_unnegotiated_tracks(self) -> bool:
+        """A local track the remote offer left out (we answered; now we must offer)."""
+        return any(t.mid is None and t.sender.track is not None for t in self.pc.getTransceivers())
+
+    async def _apply_answer(self, sdp: str) -> None:
+        if self.pc.signalingState != "have-local-offer":
+            log.warning("ignored an answer from %s: no offer of ours is pending", self.remote_id)
+            return
+        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await self._flush_candidates()
+        for fut in self._inflight:
+            if not fut.done():
+                fut.set_result(None)
+        self._inflight.clear()
+        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        await self._settled()
+
+    async def _settled(self) -> None:
+        """Back in ``stable``: make the offer that had to wait (or was rolled back)."""
+        if self._offer_wanted or self._waiting:
+            self._offer_wanted = True
+            await self._make_offer()
+
+    async def _apply_candidate(self, candidate: Any) -> None:
+        if not isinstance(candidate, dict):
+            return
+        text = candidate.get("candidate")
+        if not text or not isinstance(text, str):
+            return  # "" is end-of-candidates: nothing to feed the ICE agent
+        if self.pc.remoteDescription is None:
+            if len(self._pending_candidates) < MAX_PENDING_CANDIDATES:
+                self._pending_candidates.append(candidate)
+            return
+        await self._add_candidate(candidate)
+
+    async def _flush_candidates(self) -> None:
+        pending, self._pending_candidates = self._pending_candidates, []
+        for candidate in pending:
+            await self._add_candidate(candidate)
+
+    async def _add_candidate(self, candidate: dict[str, Any]) -> None:
+        try:
+            parsed = candidate_from_sdp(str(candidate["candidate"]).removeprefix("candidate:"))
+            parsed.sdpMid = candidate.get("sdpMid")
+            parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+            await self.pc.addIceCandidate(parsed)
+        except Exception as exc:
+            level = logging.DEBUG if self._ignoring_offer else logging.WARNING
+            log.log(level, "ICE candidate from %s not applied: %s", self.remote_id, exc)
+
+    # --- connection and channel events ----------------------------------------------------------
+
+    def _on_ice_state(self) -> None:
+        if self.closed:
+            return
+        state = self.pc.iceConnectionState
+        self._call.emit(IceStateChangeEvent(self.remote_id, state))
+        if state == "failed":
+            self._call._session_failed(
+                self, NegotiationError(f"ICE connection failed for peer {self.remote_id}")
+            )
+        else:
+            self._call._sessions_changed()
+
+    def _on_connection_state(self) -> None:
+        if self.closed or self.pc.connectionState != "connected":
+            return
+        if self._later_tracks is not None:
+            tracks, later = self._later_tracks
+            self._later_tracks = None
+            tracks.add_to(self.pc, later)
+            self._offer_wanted = True
+        if self._offer_wanted:
+            self._inbox.put_nowait(("offer", None))
+
+    def _on_track(self, track: Any) -> None:
+        if not self.closed:
+            self._call.emit(TrackAddedEvent(self.remote_id, track))
+
+    def create_channel(self, config: DataChannelConfig) -> RTCDataChannel:
+        """A channel made after the first exchange; renegotiates if the connection had no data
+        m-line yet (aiortc would otherwise never tell the peer)."""
+        needs_offer = self.pc.sctp is None and self.pc.remoteDescription is not None
+        channel = config.create_on(self.pc)
+        self._register_channel(channel)
+        if needs_offer:
+            self._offer_wanted = True
+            self._inbox.put_nowait(("offer", None))
+        return channel
+
+    def _register_channel(self, channel: RTCDataChannel) -> None:
+        label = channel.label
+        self.channels[label] = channel  # keyed by label, as the browser client does
+        peer = self.remote_id
+        call = self._call
+
+        def on_open() -> None:
+            if not self.closed:
+                call.emit(DataChannelOpenEvent(peer, label))
+                call._sessions_changed()
+
+        def on_close() -> None:
+            if self.channels.get(label) is channel:
+                del self.channels[label]
+            if not self.closed:
+                call.emit(DataChannelCloseEvent(peer, label))
+                call._sessions_changed()
+
+        def on_message(raw: str | bytes) -> None:
+            if not self.closed:
+                call.emit(DataChannelMessageEvent(peer, label, decode(raw), raw))
+
+        channel.on("open", on_open)
+        channel.on("close", on_close)
+        channel.on("message", on_message)
+        call._label_seen(label)
+        if channel.readyState == "open":  # aiortc announces remote channels already open
+            on_open()

@@ -1,0 +1,133 @@
+"""The call's WebSocket to the signaling server, and the reconnect backoff.
+
+:class:`SignalingChannel` is one socket's life: open, read frames in order, send, close. It
+knows nothing of peers; the call decides what a lost socket means. Today that is "tear the peer
+connections down and rejoin"; a future resume extension can keep them, since nothing here owns
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .errors import SignalingConnectionError
+
+log = logging.getLogger("rtcroom.client.signaling")
+
+OPEN_TIMEOUT = 10.0
+PING_INTERVAL = 20.0
+
+
+def reconnect_delay(
+    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1-based).
+
+    Agentuity waits ``min(base * 2**attempt, cap)`` (2, 4, 8, 16, 30 s with base 1 s). rtcroom
+    keeps that curve and spreads it by ±20 % so that a restarted server is not hit by every
+    client in the same millisecond.
+    """
+    delay = min(base * 2.0**attempt, cap)
+    jitter: float = (rng or random).uniform(0.8, 1.2)
+    return min(delay * jitter, cap)
+
+
+class SignalingChannel:
+    """One signaling WebSocket. ``on_message`` gets each decoded frame in arrival order;
+    ``on_closed`` is called once when the socket ends, unless :meth:`close` ended it."""
+
+    def __init__(
+        self,
+        url: str,
+        on_message: Callable[[dict[str, Any]], None],
+        on_closed: Callable[[BaseException | None], None],
+    ) -> None:
+        self.url = url
+        self._on_message = on_message
+        self._on_closed = on_closed
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._ws is not None and not self._closing
+
+    async def open(self, timeout: float = OPEN_TIMEOUT) -> None:
+        try:
+            # proxy=None: never route signaling through an environment-configured proxy.
+            self._ws = await connect(
+                self.url,
+                open_timeout=timeout,
+                proxy=None,
+                compression=None,
+                max_size=None,
+                ping_interval=PING_INTERVAL,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise SignalingConnectionError(
+                f"cannot open the signaling WebSocket {self.url}: {exc or type(exc).__name__}; "
+                "is the server running and is the path right (usually /api/call/signal)?"
+            ) from exc
+        except Exception as exc:  # handshake refused (404, 403), invalid URL
+            raise SignalingConnectionError(
+                f"the signaling server at {self.url} refused the WebSocket: {exc}"
+            ) from exc
+        self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        error: BaseException | None = None
+        try:
+            async for raw in ws:
+                if isinstance(raw, bytes):
+                    log.warning("signaling server sent a binary frame; ignored")
+                    continue
+                try:
+                    msg = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    log.warning("signaling server sent a frame that is not JSON: %.200s", raw)
+                    continue
+                if isinstance(msg, dict):
+                    self._on_message(msg)
+        except ConnectionClosed as exc:
+            error = exc
+        except Exception as exc:  # a bug in a handler: the socket is unusable for us now
+            log.exception("signaling message handler failed")
+            error = exc
+        if not self._closing:
+            self._closing = True
+            self._on_closed(error)
+
+    async def send(self, frame: dict[str, Any]) -> bool:
+        """Send one frame; ``False`` if the socket is gone (the frame is dropped, as the
+        browser client drops it)."""
+        ws = self._ws
+        if ws is None or self._closing:
+            return False
+        try:
+            await ws.send(orjson.dumps(frame).decode())
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close on purpose: ``on_closed`` will not be called."""
+        self._closing = True
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2.0)
+        reader = self._reader
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader

@@ -1,0 +1,61 @@
+"""The seam for media: local tracks that feed every peer connection.
+
+Media capture is built in ``rtcroom.media``; the call only needs this much from it. A
+:class:`TrackSource` gives the local tracks once per ``connect()``; :class:`LocalTracks` feeds
+each of them to every new ``RTCPeerConnection`` through one ``MediaRelay``, so one camera serves
+every peer of a mesh. Tracks are added before the first offer or answer; a track added later
+needs ``await session.renegotiate()``, because aiortc fires no ``negotiationneeded``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.contrib.media import MediaRelay
+
+
+@runtime_checkable
+class TrackSource(Protocol):
+    """What ``WebRTCCall(media=...)`` accepts besides ``False``."""
+
+    async def get_tracks(self) -> list[MediaStreamTrack]: ...
+
+    def stop(self) -> None: ...
+
+
+class LocalTracks:
+    """A source's tracks, relayed so each peer connection gets its own consumer."""
+
+    def __init__(self, source: TrackSource) -> None:
+        self.source = source
+        self.tracks: list[MediaStreamTrack] = []
+        self._relay = MediaRelay()
+
+    async def start(self) -> None:
+        if not self.tracks:
+            self.tracks = list(await self.source.get_tracks())
+
+    def add_to(self, pc: RTCPeerConnection, tracks: list[MediaStreamTrack] | None = None) -> None:
+        for track in self.tracks if tracks is None else tracks:
+            pc.addTrack(self._relay.subscribe(track))
+
+    def add_answerable(self, pc: RTCPeerConnection) -> list[MediaStreamTrack]:
+        """After a remote offer is applied: add the tracks that fit a free transceiver the
+        offer created, return the rest. (aiortc cannot answer while it holds a transceiver
+        the offer did not mention, so those wait for our own offer.)"""
+        free = [
+            t.kind for t in pc.getTransceivers() if t.sender.track is None and t.mid is not None
+        ]
+        rest = []
+        for track in self.tracks:
+            if track.kind in free:
+                free.remove(track.kind)
+                self.add_to(pc, [track])
+            else:
+                rest.append(track)
+        return rest
+
+    def stop(self) -> None:
+        self.source.stop()
+        self.tracks = []

@@ -105,6 +105,18 @@ window.brightness = async (peerId) => {
   for (let i = 0; i < px.length; i += 4) sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
   return sum / (px.length / 4);
 };
+// Mean [r, g, b] of the remote peer's video as drawn (after window.brightness set it up).
+window.meanColor = async (peerId) => {
+  if ((await window.brightness(peerId)) < 0) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = 32; canvas.height = 24;
+  const g = canvas.getContext('2d');
+  g.drawImage(window.__videos[peerId], 0, 0, 32, 24);
+  const px = g.getImageData(0, 0, 32, 24).data;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < px.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += px[i + c];
+  return sum.map((v) => v / (px.length / 4));
+};
 window.harnessReady = true;
 </script>"""
 

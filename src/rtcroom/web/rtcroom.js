@@ -121,6 +121,7 @@ class PeerSession {
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.mayOffer = false; // passive side: only after the first remote offer
+    this.offerWhenConnected = false; // a renegotiation waiting for the connection
     this.iceRestarts = 0;
     this.gatherTimer = null;
     this.addedSenders = []; // senders added by screen share (removed again on stop)
@@ -621,6 +622,12 @@ export class WebRTCCall {
     pc.onnegotiationneeded = () => {
       // The passive side waits for the first offer; later either side may renegotiate.
       if (!s.mayOffer || s.closed) return;
+      // A renegotiation that ends before DTLS is up leaves aiortc peers with media that never
+      // starts, so wait for the connection (browsers do not mind).
+      if (pc.remoteDescription && ['new', 'connecting'].includes(pc.connectionState)) {
+        s.offerWhenConnected = true;
+        return;
+      }
       this._makeOffer(s).catch((err) => this._fail(asError(err)));
     };
     pc.oniceconnectionstatechange = () => {
@@ -631,7 +638,12 @@ export class WebRTCCall {
       this._updateConnectionState();
     };
     pc.onconnectionstatechange = () => {
-      if (!s.closed) this._updateConnectionState();
+      if (s.closed) return;
+      if (s.offerWhenConnected && pc.connectionState === 'connected') {
+        s.offerWhenConnected = false;
+        this._makeOffer(s).catch((err) => this._fail(asError(err)));
+      }
+      this._updateConnectionState();
     };
     if (this.options.iceGatheringTimeout > 0) {
       s.gatherTimer = setTimeout(() => {

@@ -123,3 +123,23 @@ async def test_bad_options_throw_typed_errors(open_page: OpenPage) -> None:
     assert messages[0].startswith("TypeError: WebRTCCall needs a roomId")
     assert messages[1].startswith("TypeError: WebRTCCall needs signalUrl")
     assert messages[2] == "TypeError"
+
+
+async def test_hangup_while_reconnecting_stays_hung_up(open_page: OpenPage) -> None:
+    port = free_port()
+    a = await open_page()
+    async with run_uvicorn(harness_app(), port=port):
+        await start_call(
+            a,
+            roomId=room(),
+            signalUrl=f"ws://127.0.0.1:{port}{SIGNAL}",
+            iceServers=[],
+            media=False,
+        )
+        await peer_id(a)
+    await wait_for(a, "() => window.eventNames().includes('onReconnecting')")
+    await a.evaluate("window.call.hangup()")
+    async with run_uvicorn(harness_app(), port=port):
+        await asyncio.sleep(3.0)  # past the first reconnect delays
+        assert await a.evaluate("window.call.state") == "idle"
+        assert "onReconnected" not in [e[0] for e in await events(a)]

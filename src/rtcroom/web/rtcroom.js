@@ -925,6 +925,8 @@ export class WebRTCCall {
     this._localStream.addTrack(screen);
     this._screenTrack = screen;
     screen.enabled = !this.isVideoMuted;
+    // Text on a screen must stay sharp: lower the frame rate, not the resolution, under load.
+    if (!screen.contentHint) screen.contentHint = 'detail';
     screen.addEventListener('ended', () => {
       if (this._screenTrack === screen) this.stopScreenShare();
     });

@@ -566,7 +566,9 @@ export class WebRTCCall {
       return;
     }
     this._setState('negotiating', 'creating offer');
+    const epoch = this._epoch;
     for (const id of peers) {
+      if (epoch !== this._epoch) return; // hung up between two offers
       this._emit('onPeerJoined', id);
       const session = this._session(id, true);
       this._emit('onNegotiationStart', id);

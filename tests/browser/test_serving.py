@@ -19,7 +19,8 @@ from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
 from tests.support import run_aiohttp, run_uvicorn
 
-from .harness import wait_for
+from .conftest import OpenPage
+from .harness import peer_id, start_call, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -94,3 +95,27 @@ async def test_unknown_file_names_are_refused_clearly() -> None:
         with pytest.raises(ValueError, match=r"ships no web file 'rtcroom.min.js'.*rtcroom.js"):
             make("rtcroom.min.js")
     assert rtc_asgi.browser_client("rtcroom.d.ts").file.media_type.startswith("text/plain")
+
+
+async def test_readme_browser_example_runs(open_page: OpenPage) -> None:
+    """The README's rtcroom.js example, as a module script, greets a peer already there."""
+    text = README.read_text()
+    example = re.search(r"```js\n(import \{ WebRTCCall \} from '/rtcroom.js';.*?)```", text, re.S)
+    assert example, "the README lost its rtcroom.js example"
+    room = f"room-{uuid.uuid4().hex[:8]}"
+    other = await open_page()
+    await start_call(other, roomId=room, signalUrl="/api/call/signal", iceServers=[])
+    await peer_id(other)
+    page = await open_page()
+    await page.evaluate("document.body.append(document.createElement('video'))")
+    await page.add_script_tag(
+        content=example.group(1).replace("'standup'", f"'{room}'"), type="module"
+    )
+    got = await wait_for(other, "() => window.messages.length >= 1 && window.messages")
+    assert got[0]["data"] == {"text": "hi"}
+    assert (
+        await wait_for(
+            page, "() => document.querySelector('video').srcObject?.getVideoTracks().length"
+        )
+        == 1
+    )

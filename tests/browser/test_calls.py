@@ -234,3 +234,56 @@ async def test_glare_both_sides_renegotiate_at_once(open_page: OpenPage) -> None
     assert await a.evaluate("(p) => window.call.sendStringTo(p, 'c', 'still here')", idb)
     got = await wait_for(b, "() => window.messages.length >= 1 && window.messages")
     assert got == [{"from": ida, "label": "c", "data": "still here"}]
+
+
+async def test_quality_summary_uses_the_selected_pair_and_the_last_interval(
+    open_page: OpenPage,
+) -> None:
+    """Against two hand-made stats reports: the reference client takes any succeeded pair and
+    cumulative, audio-only loss; rtcroom.js takes the selected pair and the last interval."""
+    page = await open_page()
+    summary = await page.evaluate(
+        """() => {
+        const report = (t, lostA, recvA, lostV, recvV, bytes) => new Map([
+            ['T', {id: 'T', type: 'transport', selectedCandidatePairId: 'P2'}],
+            ['P1', {id: 'P1', type: 'candidate-pair', state: 'succeeded', nominated: false,
+                    currentRoundTripTime: 0.5, localCandidateId: 'L1', remoteCandidateId: 'R'}],
+            ['P2', {id: 'P2', type: 'candidate-pair', state: 'succeeded', nominated: true,
+                    currentRoundTripTime: 0.02, localCandidateId: 'L2', remoteCandidateId: 'R'}],
+            ['P3', {id: 'P3', type: 'candidate-pair', state: 'succeeded', nominated: false,
+                    currentRoundTripTime: 0.9, localCandidateId: 'L1', remoteCandidateId: 'R'}],
+            ['L1', {id: 'L1', type: 'local-candidate', candidateType: 'relay', protocol: 'udp'}],
+            ['L2', {id: 'L2', type: 'local-candidate', candidateType: 'host', protocol: 'udp'}],
+            ['R', {id: 'R', type: 'remote-candidate', candidateType: 'srflx'}],
+            ['A', {id: 'A', type: 'inbound-rtp', kind: 'audio', timestamp: t, jitter: 0.004,
+                   packetsLost: lostA, packetsReceived: recvA, bytesReceived: bytes}],
+            ['V', {id: 'V', type: 'inbound-rtp', kind: 'video', timestamp: t,
+                   packetsLost: lostV, packetsReceived: recvV, bytesReceived: bytes * 10,
+                   frameWidth: 640, frameHeight: 480, framesPerSecond: 30, framesDropped: 1}],
+        ]);
+        const first = report(1000, 100, 900, 0, 1000, 1000);    // 100 lost early on
+        const second = report(3000, 100, 1900, 50, 1950, 5000); // none audio, 50 video since
+        return [window.rtc.qualitySummary(first), window.rtc.qualitySummary(second, first)];
+    }"""
+    )
+    first, second = summary
+    assert first["rtt"] == 20  # the selected pair (P2), not the last succeeded one (P3)
+    assert first["candidatePair"] == {
+        "localType": "host",
+        "remoteType": "srflx",
+        "protocol": "udp",
+        "usingRelay": False,
+    }
+    assert first["packetLossPercent"] == 5  # 100 of 2000 since the start
+    assert "bitrate" not in first
+    # Last interval: 50 lost of 50 + 1000 + 950 (audio + video), not 150/4000 cumulative.
+    assert second["packetLossPercent"] == 2.5
+    assert second["bitrate"]["audio"]["inbound"] == 16_000  # 4000 bytes in 2 s
+    assert second["bitrate"]["video"]["inbound"] == 160_000
+    assert second["jitter"] == 4
+    assert second["video"] == {
+        "framesPerSecond": 30,
+        "framesDropped": 1,
+        "frameWidth": 640,
+        "frameHeight": 480,
+    }

@@ -122,6 +122,12 @@ export interface ConnectionQualitySummary {
   timestamp: number;
 }
 
+/** The summary of a getStats() report; rates and loss over the time since `previous`. */
+export declare function qualitySummary(
+  stats: RTCStatsReport | Map<string, any>,
+  previous?: RTCStatsReport | Map<string, any> | null,
+): ConnectionQualitySummary;
+
 export interface RecordingOptions {
   mimeType?: string;
   audioBitsPerSecond?: number;

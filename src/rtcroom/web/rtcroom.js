@@ -989,7 +989,7 @@ export class WebRTCCall {
     const s = this._sessions.get(peerId);
     if (!s) return null;
     const stats = await s.pc.getStats();
-    const summary = summarize(stats, s.lastStats);
+    const summary = qualitySummary(stats, s.lastStats);
     s.lastStats = stats;
     return summary;
   }
@@ -1093,7 +1093,12 @@ function rate(current, previous, field) {
   return Math.max(0, ((current[field] - previous[field]) * 8) / seconds);
 }
 
-function summarize(stats, previous) {
+/**
+ * A ConnectionQualitySummary from a getStats() report and, optionally, the report before it
+ * (rates and loss then cover the time between the two). getQualitySummary() uses it; it is
+ * exported for apps that collect stats themselves.
+ */
+export function qualitySummary(stats, previous = null) {
   const summary = { timestamp: Date.now() };
   const bitrate = {};
   const setRate = (kind, direction, value) => {

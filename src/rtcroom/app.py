@@ -55,6 +55,7 @@ def create_app(
 
     routes = [
         WebSocketRoute(path, endpoint),
+        Route(path, endpoint, methods=["GET"]),  # a plain GET learns it needs a WebSocket
         Route("/healthz", health),
         _asset_route("/", "index.html"),
     ]

@@ -7,8 +7,9 @@ written for Agentuity's client show them to users and sometimes match on them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import orjson
 
@@ -74,7 +75,7 @@ def parse(data: str | bytes) -> ClientFrame:
     try:
         msg = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise ProtocolError(INVALID_JSON) from None
+        msg = _loads_like_javascript(data)
     if not isinstance(msg, dict):
         raise ProtocolError(INVALID_FORMAT)
     t = msg.get("t")
@@ -104,11 +105,29 @@ def parse(data: str | bytes) -> ClientFrame:
     return Relay(t, target, payload)
 
 
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(name)
+
+
+def _loads_like_javascript(data: str | bytes) -> Any:
+    """The slow path for what orjson refuses but ``JSON.parse`` accepts (lone surrogate
+    escapes, numbers that overflow to Infinity), so such frames are judged as the reference
+    judges them. ``NaN``/``Infinity`` literals stay invalid, as in JavaScript."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ProtocolError(INVALID_JSON) from None
+
+
 # --- server frames ---------------------------------------------------------------------------
 
 
 def _dump(obj: dict[str, Any]) -> str:
-    return orjson.dumps(obj).decode()
+    try:
+        return orjson.dumps(obj).decode()
+    except orjson.JSONEncodeError:
+        # Lone surrogates (legal in JavaScript strings) are escaped as JSON.stringify does.
+        return json.dumps(obj, separators=(",", ":"))
 
 
 def joined(peer_id: str, room_id: str, peers: list[str]) -> str:

@@ -22,15 +22,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.harness import (  # noqa: E402
+from tests.browser.harness import (  # noqa: E402  # noqa: E402
     chromium,
     harness_app,
     open_harness,
     peer_id,
+    rtcroom_serve,
     start_call,
     wait_for,
+    wait_listening,
 )
-from tests.browser.test_reconnect import rtcroom_serve, wait_listening  # noqa: E402
 from tests.support import free_port, run_uvicorn  # noqa: E402
 
 FIRST = "(name) => (window.eventTimes.find((e) => e[0] === name) || [])[1]"

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import BrowserContext, Page, async_playwright
@@ -212,3 +216,45 @@ async def frames_rising(page: Page, remote: str, kind: str = "video") -> tuple[i
 
 def js(value: Any) -> str:
     return json.dumps(value)
+
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")  # this checkout's rtcroom
+
+
+@contextmanager
+def rtcroom_serve(port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``rtcroom serve`` in its own process (this checkout's code); ``args`` are more CLI
+    options (default here: ``--max-peers 4``)."""
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtcroom.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *(args or ("--max-peers", "4")),
+        ],
+        env=env,
+    )
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+async def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        assert proc.poll() is None, f"rtcroom serve exited with {proc.returncode}"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise AssertionError(f"rtcroom serve did not listen on {port} within 10 s")

@@ -11,20 +11,22 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, async_playwright
 
-from rtcroom.app import create_app
-from tests.support import run_uvicorn
+from tests.support import free_port
 
-from .harness import FLAGS, wait_for
+from .harness import FLAGS, rtcroom_serve, wait_for, wait_listening
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CUSTOM_PATH = "/custom/signal"  # as with `rtcroom serve --path /custom/signal`
+CUSTOM_PATH = "/custom/signal"  # `rtcroom serve --path /custom/signal`
 TIMEOUT = 20_000
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo_url() -> AsyncIterator[str]:
-    async with run_uvicorn(create_app(max_peers=2, path=CUSTOM_PATH)) as port:
+    """What a person runs: ``rtcroom serve`` (here with a custom path and 2 peers per room)."""
+    port = free_port()
+    with rtcroom_serve(port, "--path", CUSTOM_PATH, "--max-peers", "2") as server:
+        await wait_listening(port, server)
         yield f"http://127.0.0.1:{port}"
 
 

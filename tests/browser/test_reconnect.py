@@ -2,64 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from tests.support import free_port
 
 from .conftest import OpenPage
-from .harness import events, frames_rising, peer_id, start_call, wait_for, wait_state
+from .harness import (
+    events,
+    frames_rising,
+    peer_id,
+    rtcroom_serve,
+    start_call,
+    wait_for,
+    wait_listening,
+    wait_state,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-@contextmanager
-def rtcroom_serve(port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``rtcroom serve`` in its own process (this checkout's code)."""
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rtcroom.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--max-peers",
-            "4",
-        ],
-        env=env,
-    )
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-async def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        assert proc.poll() is None, f"rtcroom serve exited with {proc.returncode}"
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        return
-    raise AssertionError(f"rtcroom serve did not listen on {port} within 10 s")
 
 
 async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.harness import (  # noqa: E402  # noqa: E402
+from tests.browser.harness import (  # noqa: E402
     chromium,
     harness_app,
     open_harness,

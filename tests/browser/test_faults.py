@@ -143,3 +143,16 @@ async def test_hangup_while_reconnecting_stays_hung_up(open_page: OpenPage) -> N
         await asyncio.sleep(3.0)  # past the first reconnect delays
         assert await a.evaluate("window.call.state") == "idle"
         assert "onReconnected" not in [e[0] for e in await events(a)]
+
+
+async def test_no_media_devices_gives_a_clear_error(open_page: OpenPage) -> None:
+    """Plain http from a host other than localhost hides navigator.mediaDevices."""
+    a = await open_page()
+    await a.evaluate(
+        "() => Object.defineProperty(Navigator.prototype, 'mediaDevices', {get: () => undefined})"
+    )
+    await start_call(a, roomId=room(), signalUrl=SIGNAL, iceServers=[])
+    await wait_state(a, "idle")
+    error = await a.evaluate("[window.call.error.name, window.call.error.message]")
+    assert error[0] == "NotSupportedError"
+    assert "https://" in error[1] and "localhost" in error[1]

@@ -36,7 +36,7 @@ export class UserMediaSource {
     this._stream = null;
   }
   async getStream() {
-    this._stream = await navigator.mediaDevices.getUserMedia(this.constraints);
+    this._stream = await mediaDevices().getUserMedia(this.constraints);
     return this._stream;
   }
   stop() {
@@ -53,7 +53,7 @@ export class DisplayMediaSource {
     this._stream = null;
   }
   async getStream() {
-    this._stream = await navigator.mediaDevices.getDisplayMedia(this.constraints);
+    this._stream = await mediaDevices().getDisplayMedia(this.constraints);
     return this._stream;
   }
   stop() {
@@ -76,6 +76,19 @@ export class CustomStreamSource {
     return this.stream;
   }
   stop() {}
+}
+
+/** navigator.mediaDevices, or a clear error where browsers hide it (plain http from a host
+ * other than localhost is not a secure context). */
+function mediaDevices() {
+  if (!globalThis.navigator?.mediaDevices) {
+    throw namedError(
+      'NotSupportedError',
+      'Camera, microphone and screen need a secure page: open it over https:// or from ' +
+        'localhost (this page is plain http from another host)',
+    );
+  }
+  return navigator.mediaDevices;
 }
 
 function stopTracks(stream) {
@@ -910,7 +923,7 @@ export class WebRTCCall {
     if (this._state === 'idle') {
       throw new Error('startScreenShare() needs a call: connect() first');
     }
-    const display = await navigator.mediaDevices.getDisplayMedia(options);
+    const display = await mediaDevices().getDisplayMedia(options);
     const screen = display.getVideoTracks()[0];
     for (const t of display.getAudioTracks()) t.stop(); // display audio is not sent
     if (!screen) throw new Error('Failed to get screen video track');

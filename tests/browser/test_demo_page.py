@@ -46,6 +46,11 @@ REMOTE_VIDEO_PLAYING = """async () => {
 }"""
 
 
+REMOTE_VIDEO_SHAPE = """([w, h]) => {
+    const v = document.querySelector('.tile:not(.local) video');
+    return v && v.videoWidth > 0 && v.videoWidth * h === v.videoHeight * w;
+}"""
+
 REMOTE_VIDEO_BRIGHTNESS_BELOW = """(limit) => {
     const v = document.querySelector('.tile:not(.local) video');
     const c = document.createElement('canvas');
@@ -81,6 +86,16 @@ async def test_two_tabs_chat_and_see_each_other(browser: BrowserContext, demo_ur
         await b.click("#chat-send")
         await a.wait_for_selector("#chat-log .msg:not(.me) >> text=42", timeout=TIMEOUT)
         assert await a.locator("#chat-log .msg.me").all_text_contents() == ["Youhello from tab A"]
+
+        # Screen share: the other tab's picture turns 16:9 (the fake screen), then back to 4:3.
+        await a.click("#share")
+        await a.wait_for_selector("#share[aria-pressed='true']", timeout=TIMEOUT)
+        assert await a.text_content("#share") == "Stop sharing"
+        await wait_for(b, REMOTE_VIDEO_SHAPE, [16, 9])
+        await a.click("#share")
+        await a.wait_for_selector("#share[aria-pressed='false']", timeout=TIMEOUT)
+        assert await a.text_content("#share") == "Share screen"
+        await wait_for(b, REMOTE_VIDEO_SHAPE, [4, 3])
 
         # Quality: numbers and a chart appear within a few polls.
         await a.wait_for_selector("#quality .peer canvas", timeout=TIMEOUT)

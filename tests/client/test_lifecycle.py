@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import websockets
 
 from rtcroom.client import (
     CallCallbacks,
@@ -157,3 +158,18 @@ async def test_unreachable_server_fails_connect_with_a_clear_error() -> None:
     with pytest.raises(SignalingConnectionError, match="is the server running"):
         await call.connect()
     assert call.state == "idle"
+
+
+async def test_a_server_that_never_answers_the_join_times_out() -> None:
+    async def mute(ws: websockets.ServerConnection) -> None:
+        await asyncio.wait_for(ws.wait_closed(), WAIT)  # accepts, never says `joined`
+
+    async with websockets.serve(mute, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        call = make_call(f"ws://127.0.0.1:{port}/", connection_timeout=0.5)
+        rec = Recorder(call)
+        with pytest.raises(ConnectionTimeoutError, match="did not answer the join"):
+            await call.connect()
+        assert call.state == "idle"
+        assert _transitions(rec)[-1] == ("signaling", "idle", "connection-timeout")
+        await rec.close()

@@ -71,6 +71,7 @@ from .session import PeerSession
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
 from .state import CallState
 from .tracks import LocalTracks, TrackSource
+from .tuning import DEFAULT_UDP_RECEIVE_BUFFER
 
 log = logging.getLogger("rtcroom.client")
 
@@ -99,6 +100,7 @@ class WebRTCCall:
         reconnect_base_delay: float = 1.0,
         reconnect_max_delay: float = 30.0,
         max_buffered_amount: int = DEFAULT_MAX_BUFFERED_AMOUNT,
+        udp_receive_buffer: int | None = DEFAULT_UDP_RECEIVE_BUFFER,
     ) -> None:
         if not isinstance(room_id, str) or not room_id:
             raise ValueError(f"room_id must be a non-empty string, got {room_id!r}")
@@ -141,6 +143,7 @@ class WebRTCCall:
         self.reconnect_base_delay = float(reconnect_base_delay)
         self.reconnect_max_delay = float(reconnect_max_delay)
         self.max_buffered_amount = max_buffered_amount
+        self.udp_receive_buffer = udp_receive_buffer
         self._media: TrackSource | None = None if media is False else media
         self._tracks: LocalTracks | None = None
         self._bus = EventBus(callbacks)
@@ -215,6 +218,7 @@ class WebRTCCall:
         self._attempts = 0
         self._idle_error = None
         self._joined = asyncio.get_running_loop().create_future()
+        deadline = asyncio.get_running_loop().time() + self.connection_timeout
         self._set_state(CallState.CONNECTING, reasons.CONNECT_CALLED)
         try:
             if self._media is not None:
@@ -235,7 +239,20 @@ class WebRTCCall:
                 self.emit(ErrorEvent(exc, self._state))
                 await self._end(reasons.ERROR, None)
             raise
-        await asyncio.shield(self._joined)
+        # `signaling` has no timer of its own (Agentuity waits forever for `joined`).
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._joined), max(remaining, 0.001))
+        except TimeoutError:
+            if gen != self._generation:
+                raise self._ended_error() from None
+            error = ConnectionTimeoutError(
+                f"the signaling server at {self.signal_url} did not answer the join within "
+                f"connection_timeout={self.connection_timeout:g} s"
+            )
+            self.emit(ErrorEvent(error, self._state))
+            await self._end(reasons.CONNECTION_TIMEOUT, error)
+            raise error from None
 
     async def hangup(self) -> None:
         """Leave the room: close every peer connection and the socket, state ``idle``.

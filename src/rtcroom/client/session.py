@@ -41,6 +41,7 @@ from .events import (
     NegotiationCompleteEvent,
     TrackAddedEvent,
 )
+from .tuning import grow_receive_buffers
 
 if TYPE_CHECKING:
     from .call import WebRTCCall
@@ -79,6 +80,8 @@ class PeerSession:
         self._ignoring_offer = False
         self._tracks_to_add: LocalTracks | None = None
         self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
+        self._was_connected = False
+        self._renegotiating = False
         self.offer_collisions = 0
         """How many times both sides offered at once (glare); for diagnostics."""
         pc.on("datachannel", self._register_channel)
@@ -120,7 +123,10 @@ class PeerSession:
 
     @property
     def ice_connected(self) -> bool:
-        return self.pc.iceConnectionState in ICE_CONNECTED
+        # While a renegotiation adds m-lines, aiortc counts their not-yet-bundled transport in
+        # its ICE state ("new"); the peer is still connected, so the call must not flap.
+        state = self.pc.iceConnectionState
+        return state in ICE_CONNECTED or (self._renegotiating and state in ("new", "checking"))
 
     def is_ready(self, labels: list[str]) -> bool:
         """ICE is connected and every channel in ``labels`` is open."""
@@ -186,6 +192,7 @@ class PeerSession:
         self._inflight.extend(self._waiting)
         self._waiting.clear()
         self._call._negotiation_starting(self, reasons.CREATING_OFFER)
+        self._renegotiating = self._was_connected
         with ice.host_addresses(self._call.ice_host_addresses):
             offer = await self.pc.createOffer()
             await self._set_local(offer)
@@ -200,6 +207,7 @@ class PeerSession:
                 f"ICE gathering for peer {self.remote_id} did not finish within {limit:g} s "
                 "(ice_gathering_timeout); check ice_servers and ice_host_addresses"
             ) from None
+        grow_receive_buffers(self.pc, self._call.udp_receive_buffer)
 
     async def _send_local_description(self) -> None:
         local = self.pc.localDescription
@@ -224,6 +232,7 @@ class PeerSession:
             log.debug("glare with %s: impolite, ignoring its offer", self.remote_id)
             return
         self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        self._renegotiating = self._was_connected
         if collision:
             log.debug("glare with %s: polite, dropping our offer to answer theirs", self.remote_id)
             _rollback(self.pc)
@@ -240,6 +249,7 @@ class PeerSession:
             answer = await self.pc.createAnswer()
             await self._set_local(answer)
         await self._send_local_description()
+        self._renegotiation_done()
         self._call.emit(NegotiationCompleteEvent(self.remote_id))
         if tracks is not None and later:
             # Tracks the offer left out need our own offer. aiortc starts the senders of new
@@ -266,8 +276,14 @@ class PeerSession:
             if not fut.done():
                 fut.set_result(None)
         self._inflight.clear()
+        self._renegotiation_done()
         self._call.emit(NegotiationCompleteEvent(self.remote_id))
         await self._settled()
+
+    def _renegotiation_done(self) -> None:
+        if self._renegotiating:
+            self._renegotiating = False
+            self._call._sessions_changed()
 
     async def _settled(self) -> None:
         """Back in ``stable``: make the offer that had to wait (or was rolled back)."""
@@ -308,6 +324,7 @@ class PeerSession:
         if self.closed:
             return
         state = self.pc.iceConnectionState
+        self._was_connected = self._was_connected or state in ICE_CONNECTED
         self._call.emit(IceStateChangeEvent(self.remote_id, state))
         if state == "failed":
             self._call._session_failed(
@@ -322,6 +339,7 @@ class PeerSession:
         if self._later_tracks is not None:
             tracks, later = self._later_tracks
             self._later_tracks = None
+            self._renegotiating = True
             tracks.add_to(self.pc, later)
             self._offer_wanted = True
         if self._offer_wanted:

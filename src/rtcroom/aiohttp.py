@@ -2,6 +2,7 @@
 
 from rtcroom.aiohttp import webrtc
 app.router.add_get("/api/call/signal", webrtc(max_peers=4))
+app.router.add_get("/rtcroom.js", browser_client())
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from . import asgi
 from .asgi import DEFAULT_MAX_MESSAGE_BYTES
 from .backends.base import Backend
-from .hub import (
-    DEFAULT_MAX_PEERS,
-    DEFAULT_MAX_ROOM_ID_LENGTH,
-    SignalingCallbacks,
-    SignalingHub,
-)
+from .hub import DEFAULT_MAX_PEERS, DEFAULT_MAX_ROOM_ID_LENGTH, SignalingCallbacks, SignalingHub
+from .webfiles import WebFile
 
 log = logging.getLogger("rtcroom.aiohttp")
 
 HEARTBEAT_SECONDS = 30.0
 """Protocol-level pings, so dead sockets (and their room slots) are found without traffic."""
+
+
+def _mark_async(handler: object) -> None:
+    """aiohttp warns about handler objects it cannot see are async; say this one is."""
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+        inspect.markcoroutinefunction(handler)
+    else:
+        handler._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # type: ignore[attr-defined]
 
 
 class _AiohttpConnection:
@@ -47,11 +53,7 @@ class AiohttpSignalingHandler:
     def __init__(self, hub: SignalingHub, *, max_message_bytes: int) -> None:
         self.hub = hub
         self.max_message_bytes = max_message_bytes
-        # aiohttp warns about handlers it cannot see are async; tell it this one is.
-        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
-            inspect.markcoroutinefunction(self)
-        else:
-            self._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)
+        _mark_async(self)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(
@@ -88,11 +90,31 @@ def webrtc(
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
 ) -> AiohttpSignalingHandler:
     """A signaling handler with its own rooms (or those of ``hub``, to share them)."""
-    if hub is None:
-        hub = SignalingHub(
-            max_peers=max_peers,
-            callbacks=callbacks,
-            backend=backend,
-            max_room_id_length=max_room_id_length,
-        )
-    return AiohttpSignalingHandler(hub, max_message_bytes=max_message_bytes)
+    endpoint = asgi.webrtc(
+        max_peers,
+        callbacks,
+        backend=backend,
+        hub=hub,
+        max_message_bytes=max_message_bytes,
+        max_room_id_length=max_room_id_length,
+    )
+    return AiohttpSignalingHandler(endpoint.hub, max_message_bytes=max_message_bytes)
+
+
+class WebFileHandler:
+    """An aiohttp handler answering with one shipped file (``rtcroom.js`` by default)."""
+
+    def __init__(self, name: str) -> None:
+        self.file = WebFile.load(name)
+        _mark_async(self)
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if self.file.not_modified(request.headers.get("If-None-Match")):
+            return web.Response(status=304, headers=self.file.headers())
+        return web.Response(body=self.file.body, headers=self.file.headers())
+
+
+def browser_client(name: str = "rtcroom.js") -> WebFileHandler:
+    """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
+    ``index.html``) from your aiohttp app; raises ``ValueError`` for an unknown name."""
+    return WebFileHandler(name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,30 +13,17 @@ from starlette.routing import Route, WebSocketRoute
 from .asgi import SignalingEndpoint, webrtc
 from .backends.base import Backend, BackendUnavailable
 from .hub import DEFAULT_MAX_PEERS
+from .webfiles import WebFile, web_asset, web_asset_names
 
 DEFAULT_PATH = "/api/call/signal"
 
-_MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".ts": "text/plain; charset=utf-8",
-}
-
-
-def web_asset(name: str) -> bytes:
-    """A file shipped in ``rtcroom/web`` (the browser client and the demo page)."""
-    return resources.files("rtcroom").joinpath("web", name).read_bytes()
+__all__ = ["DEFAULT_PATH", "create_app", "web_asset"]
 
 
 def _asset_route(url: str, name: str) -> Route:
-    suffix = name[name.rfind(".") :]
-    media_type = _MEDIA_TYPES.get(suffix, "application/octet-stream")
-
     async def serve(request: Request) -> Response:
-        return Response(
-            web_asset(name), media_type=media_type, headers={"cache-control": "no-cache"}
-        )
+        file = WebFile.load(name)  # read per request: an edited page shows on reload
+        return Response(file.body, headers=file.headers())
 
     return Route(url, serve, methods=["GET", "HEAD"])
 
@@ -77,8 +63,8 @@ def create_app(
         Route("/healthz", health),
         _asset_route("/", "index.html"),
     ]
-    for name in sorted(p.name for p in resources.files("rtcroom").joinpath("web").iterdir()):
-        if name != "index.html" and not name.startswith("."):
+    for name in web_asset_names():
+        if name != "index.html":
             routes.append(_asset_route(f"/{name}", name))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.signaling = endpoint

@@ -4,7 +4,10 @@ Starlette and FastAPI mount it in one line::
 
     app.router.add_websocket_route("/api/call/signal", webrtc(max_peers=4))
 
-It is plain ASGI (no Starlette import), so it also mounts under any ASGI router.
+It is plain ASGI (no Starlette import), so it also mounts under any ASGI router. The browser
+client is one more line::
+
+    app.router.add_route("/rtcroom.js", browser_client())
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .hub import (
     SignalingCallbacks,
     SignalingHub,
 )
+from .webfiles import WebFile
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,3 +127,33 @@ def webrtc(
             max_room_id_length=max_room_id_length,
         )
     return SignalingEndpoint(hub, max_message_bytes=max_message_bytes)
+
+
+class WebFileApp:
+    """An ASGI app answering GET/HEAD with one shipped file (``rtcroom.js`` by default)."""
+
+    def __init__(self, name: str) -> None:
+        self.file = WebFile.load(name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        method = scope.get("method", "GET")
+        request_headers = dict(scope.get("headers") or [])
+        if_none_match = request_headers.get(b"if-none-match", b"").decode("latin-1")
+        status, body = 200, self.file.body
+        if method not in ("GET", "HEAD"):
+            status, body = 405, b"Method Not Allowed\n"
+        elif self.file.not_modified(if_none_match):
+            status, body = 304, b""
+        headers = self.file.headers() if status != 405 else {"allow": "GET, HEAD"}
+        headers["content-length"] = str(len(body))
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+
+def browser_client(name: str = "rtcroom.js") -> WebFileApp:
+    """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
+    ``index.html``) from your own ASGI app; raises ``ValueError`` for an unknown name."""
+    return WebFileApp(name)

@@ -43,6 +43,8 @@ from .events import (
     ReconnectedEvent,
     ReconnectFailedEvent,
     ReconnectingEvent,
+    ScreenShareStartEvent,
+    ScreenShareStopEvent,
     StateChangeEvent,
     TrackAddedEvent,
 )
@@ -82,6 +84,8 @@ __all__ = [
     "ReconnectedEvent",
     "ReconnectingEvent",
     "RoomFullError",
+    "ScreenShareStartEvent",
+    "ScreenShareStopEvent",
     "SignalingConnectionError",
     "SignalingError",
     "StateChangeEvent",

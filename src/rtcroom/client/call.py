@@ -6,7 +6,9 @@ the *generation* of the ``connect()`` that started it; ``hangup()`` and timeouts
 generation, so a late socket event or timer of an old one can never rejoin the room (the
 reference client's stale-timer and zombie-peer races).
 
-Seam for media (``rtcroom.media`` fills it): ``media=`` takes ``False`` (data only) or a
+Seam for media (``rtcroom.media`` fills it; the media methods come from
+:class:`~rtcroom.client.media.CallMedia`): ``media=`` takes ``False`` (data only), ``True`` or
+``{"video": ..., "audio": ...}`` constraints (camera and microphone), or a
 :class:`~rtcroom.client.tracks.TrackSource`. Its tracks are relayed into every new peer
 connection before the first offer or answer; remote tracks arrive as ``on_track_added(peer_id,
 track)`` / :class:`TrackAddedEvent`; ``call.sessions[peer_id].pc`` is the
@@ -67,6 +69,7 @@ from .events import (
     ReconnectingEvent,
     StateChangeEvent,
 )
+from .media import CallMedia, local_media_from_option
 from .session import PeerSession
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
 from .state import CallState
@@ -78,7 +81,7 @@ log = logging.getLogger("rtcroom.client")
 _ROOM_FULL_PREFIX = "Room is full"
 
 
-class WebRTCCall:
+class WebRTCCall(CallMedia):
     """A peer in one room. ``async with WebRTCCall(room, url, ...) as call:`` joins the room
     and hangs up at the end. See the README section "Python peer client" for every option."""
 
@@ -87,7 +90,7 @@ class WebRTCCall:
         room_id: str,
         signal_url: str,
         *,
-        media: TrackSource | bool = False,
+        media: TrackSource | bool | dict[str, Any] = False,
         data_channels: Sequence[DataChannelConfig | str] = (),
         auto_reconnect: bool = True,
         max_reconnect_attempts: int = 5,
@@ -119,11 +122,6 @@ class WebRTCCall:
                 raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
         if max_reconnect_attempts < 0:
             raise ValueError("max_reconnect_attempts must be 0 or more")
-        if media is True or not (media is False or isinstance(media, TrackSource)):
-            raise TypeError(
-                "media must be False (a data-only call) or a TrackSource with async "
-                "get_tracks() and stop(); camera and microphone capture come from rtcroom.media"
-            )
         self.room_id = room_id
         self.signal_url = signal_url
         self.data_channels = [as_config(item) for item in data_channels]
@@ -144,7 +142,7 @@ class WebRTCCall:
         self.reconnect_max_delay = float(reconnect_max_delay)
         self.max_buffered_amount = max_buffered_amount
         self.udp_receive_buffer = udp_receive_buffer
-        self._media: TrackSource | None = None if media is False else media
+        self._media: TrackSource | None = local_media_from_option(media)
         self._tracks: LocalTracks | None = None
         self._bus = EventBus(callbacks)
 
@@ -518,6 +516,7 @@ class WebRTCCall:
         polite = self.polite if self.polite is not None else not (self.peer_id or "") > remote_id
         session = PeerSession(self, remote_id, pc, polite)
         self._sessions[remote_id] = session
+        self._media_session_created(session, offerer=offerer)
         session.start(offerer=offerer, channels=self.data_channels, tracks=self._tracks)
         return session
 

@@ -157,6 +157,16 @@ class TrackAddedEvent(CallEvent):
     track: Any
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenShareStartEvent(CallEvent):
+    callback: ClassVar[str] = "on_screen_share_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenShareStopEvent(CallEvent):
+    callback: ClassVar[str] = "on_screen_share_stop"
+
+
 @dataclass(slots=True)
 class CallCallbacks:
     """Agentuity's client callbacks in snake_case; each may be a function or a coroutine
@@ -179,6 +189,8 @@ class CallCallbacks:
     on_reconnected: AnyCallback | None = None
     on_reconnect_failed: AnyCallback | None = None
     on_track_added: AnyCallback | None = None
+    on_screen_share_start: AnyCallback | None = None
+    on_screen_share_stop: AnyCallback | None = None
     on_event: AnyCallback | None = None
 
 

@@ -30,6 +30,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from .. import ice
+from ..media.ping import is_ping_channel
 from . import state as reasons
 from .channels import DataChannelConfig, decode
 from .errors import NegotiationError
@@ -361,6 +362,8 @@ class PeerSession:
         return channel
 
     def _register_channel(self, channel: RTCDataChannel) -> None:
+        if is_ping_channel(channel):
+            return  # rtcroom's RTT probe (client/media.py), not an application channel
         label = channel.label
         self.channels[label] = channel  # keyed by label, as the browser client does
         peer = self.remote_id

@@ -37,8 +37,10 @@ class LocalTracks:
             self.tracks = list(await self.source.get_tracks())
 
     def add_to(self, pc: RTCPeerConnection, tracks: list[MediaStreamTrack] | None = None) -> None:
+        # rtcroom.media.LocalMedia brings its own subscribe (screen share needs to own it).
+        subscribe = getattr(self.source, "subscribe", None) or self._relay.subscribe
         for track in self.tracks if tracks is None else tracks:
-            pc.addTrack(self._relay.subscribe(track))
+            pc.addTrack(subscribe(track))
 
     def add_answerable(self, pc: RTCPeerConnection) -> list[MediaStreamTrack]:
         """After a remote offer is applied: add the tracks that fit a free transceiver the

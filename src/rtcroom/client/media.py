@@ -1,0 +1,350 @@
+"""Media methods of :class:`~rtcroom.client.WebRTCCall`, with Agentuity's names.
+
+Kept apart from ``call.py`` (a mixin) so the call's signaling and state machine stay readable.
+Per remote peer the call keeps: one :class:`~rtcroom.media.TrackTap` per remote track (which
+also drains tracks nobody reads), the readers asked for with ``remote_video``/``remote_audio``,
+a :class:`~rtcroom.media.RttProbe` on the ``rtcroom-ping`` channel, and a
+:class:`~rtcroom.media.QualityMonitor`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiortc import MediaStreamTrack
+
+from ..media import (
+    ConnectionQualitySummary,
+    FrameStream,
+    LocalMedia,
+    QualityMonitor,
+    RecordingHandle,
+    RecordingOptions,
+    Recordings,
+    RemoteAudioFrame,
+    RemoteVideoFrame,
+    RttProbe,
+    TrackSource,
+    TrackTap,
+    UserMediaSource,
+    create_ping_channel,
+)
+from ..media.frames import audio_stream, video_stream
+from ..media.local import stop_sender_tracks
+from .errors import UnknownPeerError
+from .events import CallEvent, ScreenShareStartEvent, ScreenShareStopEvent
+
+if TYPE_CHECKING:
+    from .session import PeerSession
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@dataclass
+class _PeerMedia:
+    session: PeerSession
+    probe: RttProbe
+    monitor: QualityMonitor
+    taps: dict[str, TrackTap] = field(default_factory=dict)
+    waiting: dict[str, list[Any]] = field(default_factory=dict)  # readers before the track
+
+    def add_track(self, track: MediaStreamTrack) -> None:
+        tap = TrackTap(track)
+        self.taps[track.kind] = tap
+        for stream in self.waiting.pop(track.kind, []):
+            tap.attach(stream)
+        self.monitor.watch_receivers()
+
+    async def close(self) -> None:
+        await self.probe.close()
+        for tap in self.taps.values():
+            await tap.stop()
+        for streams in self.waiting.values():
+            for stream in streams:
+                stream._end()
+        self.waiting.clear()
+
+
+def local_media_from_option(media: Any) -> LocalMedia | None:
+    """``media=`` as Agentuity takes it: False (data only), True or constraints for the camera
+    and microphone, or a track source. Every source is wrapped for mute and screen share."""
+    if media is False or media is None:
+        return None
+    if isinstance(media, LocalMedia):
+        return media
+    if media is True:
+        return LocalMedia(UserMediaSource())
+    if isinstance(media, dict):
+        unknown = set(media) - {"video", "audio"}
+        if unknown:
+            raise ValueError(
+                f"media constraints take 'video' and 'audio', not {sorted(unknown)}; e.g. "
+                "media={'video': {'width': 640, 'height': 480}, 'audio': True}"
+            )
+        return LocalMedia(UserMediaSource(media.get("video", True), media.get("audio", True)))
+    if isinstance(media, TrackSource) or (
+        callable(getattr(media, "get_tracks", None)) and callable(getattr(media, "stop", None))
+    ):
+        return LocalMedia(media)
+    raise TypeError(
+        "media must be False (a data-only call), True or {'video': ..., 'audio': ...} for the "
+        "camera and microphone, or a track source such as rtcroom.media.TestPatternSource(); "
+        f"got {media!r}"
+    )
+
+
+class CallMedia:
+    """Mute, screen share, frames, recording and quality for a call (mixed into WebRTCCall)."""
+
+    rtt_ping: bool = True
+    """Create the ``rtcroom-ping`` data channel (as the offering side) to measure RTT. Set it
+    to False before ``connect()`` when browser apps must see no channel they did not ask for."""
+
+    _media: Any
+    _sessions: dict[str, PeerSession]
+
+    def emit(self, event: CallEvent) -> None:  # provided by WebRTCCall
+        raise NotImplementedError
+
+    @property
+    def _media_state(self) -> dict[str, _PeerMedia]:
+        state: dict[str, _PeerMedia] | None = self.__dict__.get("_media_by_peer")
+        if state is None:
+            state = self.__dict__["_media_by_peer"] = {}
+        return state
+
+    @property
+    def recordings(self) -> Recordings:
+        found: Recordings | None = self.__dict__.get("_recordings")
+        if found is None:
+            found = self.__dict__["_recordings"] = Recordings()
+        return found
+
+    @property
+    def local_media(self) -> LocalMedia | None:
+        """The local source behind its mute and screen-share switches (None if data only)."""
+        local = self._media if isinstance(self._media, LocalMedia) else None
+        if local is not None and local.on_screen_ended is None:
+            # Like Agentuity's screenTrack.onended: a share whose source ends stops itself.
+            local.on_screen_ended = lambda: _spawn(self.stop_screen_share())
+        return local
+
+    # --- hook called by WebRTCCall._create_session ------------------------------------------
+
+    def _media_session_created(self, session: PeerSession, *, offerer: bool) -> None:
+        probe = RttProbe()
+        peer = _PeerMedia(session, probe, QualityMonitor(session.pc, rtt_probe=probe))
+        peer.monitor.video_tap = lambda: peer.taps.get("video")
+        old = self._media_state.get(session.remote_id)
+        if old is not None:
+            _spawn(old.close())
+        self._media_state[session.remote_id] = peer
+        if offerer and self.rtt_ping:
+            probe.attach(create_ping_channel(session.pc))
+        probe.watch(session.pc)
+        session.pc.on("track", peer.add_track)
+
+        @session.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if session.pc.connectionState == "closed":
+                stop_sender_tracks(session.pc)
+                if self._media_state.get(session.remote_id) is peer:
+                    del self._media_state[session.remote_id]
+                await peer.close()
+
+    def _peer_media(self, peer_id: str) -> _PeerMedia | None:
+        peer = self._media_state.get(peer_id)
+        session = self._sessions.get(peer_id)
+        if peer is None or session is None or peer.session is not session:
+            return None
+        return peer
+
+    def _require_peer(self, peer_id: str) -> _PeerMedia:
+        peer = self._peer_media(peer_id)
+        if peer is None:
+            raise UnknownPeerError(
+                f"no peer {peer_id!r} in this call; remote peers: {sorted(self._sessions)}"
+            )
+        return peer
+
+    # --- mute ---------------------------------------------------------------------------------
+
+    def mute_audio(self, muted: bool) -> None:
+        """Send silence instead of the microphone (True) or the microphone again (False)."""
+        if self.local_media is not None:
+            self.local_media.mute_audio(muted)
+
+    def mute_video(self, muted: bool) -> None:
+        """Send black frames instead of the camera or screen (True), or the picture again."""
+        if self.local_media is not None:
+            self.local_media.mute_video(muted)
+
+    @property
+    def is_audio_muted(self) -> bool:
+        return self.local_media is not None and self.local_media.is_audio_muted
+
+    @property
+    def is_video_muted(self) -> bool:
+        return self.local_media is not None and self.local_media.is_video_muted
+
+    # --- screen share -------------------------------------------------------------------------
+
+    @property
+    def is_screen_sharing(self) -> bool:
+        return self.local_media is not None and self.local_media.is_screen_sharing
+
+    async def start_screen_share(self, source: TrackSource | None = None) -> None:
+        """Send the screen (default: :class:`~rtcroom.media.DisplayMediaSource`) in place of the
+        camera to every peer; peers that had no video from us are renegotiated. No-op in a
+        data-only call or while already sharing."""
+        local = self.local_media
+        if local is None or local.is_screen_sharing:
+            return
+        sessions = list(self._sessions.values())
+        renegotiate = await local.start_screen_share([s.pc for s in sessions], source)
+        self.emit(ScreenShareStartEvent())
+        await self._renegotiate([s for s in sessions if s.pc in renegotiate])
+
+    async def stop_screen_share(self) -> None:
+        """Back to the camera (or no video if the call had none)."""
+        local = self.local_media
+        if local is not None and local.is_screen_sharing:
+            await local.stop_screen_share([s.pc for s in self._sessions.values()])
+            self.emit(ScreenShareStopEvent())
+
+    @staticmethod
+    async def _renegotiate(sessions: list[PeerSession]) -> None:
+        results = await asyncio.gather(*(s.renegotiate() for s in sessions), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def remote_video(
+        self, peer_id: str, *, format: str = "rgb24", max_queued: int = 2
+    ) -> FrameStream[RemoteVideoFrame]:
+        """``async for frame in call.remote_video(peer_id)``: that peer's video as numpy via
+        ``frame.to_ndarray()`` ((height, width, 3) uint8 RGB by default). Waits for the track if
+        it has not arrived yet; a slow reader skips frames instead of queueing them."""
+        peer = self._require_peer(peer_id)
+        stream = video_stream(format, max_queued)
+        self._attach(peer, "video", stream)
+        return stream
+
+    def remote_audio(
+        self,
+        peer_id: str,
+        *,
+        format: str = "s16",
+        sample_rate: int | None = None,
+        channels: int | None = None,
+        max_queued: int = 50,
+    ) -> FrameStream[RemoteAudioFrame]:
+        """That peer's audio; ``to_ndarray()`` is (samples, channels), int16 (``s16``) or
+        float32 (``flt``), resampled to ``sample_rate`` and mixed to ``channels`` if given."""
+        peer = self._require_peer(peer_id)
+        stream = audio_stream(format, sample_rate, channels, max_queued)
+        self._attach(peer, "audio", stream)
+        return stream
+
+    def remote_track(self, peer_id: str, kind: str = "video") -> MediaStreamTrack | None:
+        """A copy of that peer's ``kind`` track as an aiortc track (to forward to another peer or
+        a sink), with its own bounded queue; None until the track has arrived. Read remote media
+        through this or ``remote_video``/``remote_audio``, not ``TrackAddedEvent.track``: the
+        call drains that one itself."""
+        tap = self._require_peer(peer_id).taps.get(kind)
+        return None if tap is None or tap.ended else tap.copy_track()
+
+    @staticmethod
+    def _attach(peer: _PeerMedia, kind: str, stream: Any) -> None:
+        tap = peer.taps.get(kind)
+        if tap is not None and not tap.ended:
+            tap.attach(stream)
+            return
+        waiting = peer.waiting.setdefault(kind, [])
+        waiting.append(stream)
+        stream._on_close = lambda s: waiting.remove(s) if s in waiting else None
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def start_recording(
+        self,
+        stream_id: str,
+        options: RecordingOptions | None = None,
+        **option_fields: Any,
+    ) -> RecordingHandle | None:
+        """Record ``"local"`` (what we send) or a peer id's stream to a file. Options as
+        :class:`~rtcroom.media.RecordingOptions` or keywords (``mime_type``,
+        ``audio_bits_per_second``, ``video_bits_per_second``, ``path``). None if there is no
+        such stream."""
+        if options is None:
+            options = RecordingOptions(**option_fields)
+        elif option_fields:
+            raise TypeError("pass either options=RecordingOptions(...) or keywords, not both")
+        if stream_id == "local":
+            local = self.local_media
+            tracks = [t for t in (local.audio_track, local.outgoing_video) if t] if local else []
+            if not tracks:
+                return None
+            assert local is not None
+            taps = [TrackTap(local.subscribe(t)) for t in tracks]
+            handle = self.recordings.start("local", taps, options, close_taps=True)
+            if handle is None:
+                for tap in taps:
+                    _spawn(tap.stop())
+                    tap.track.stop()
+            return handle
+        peer = self._peer_media(stream_id)
+        if peer is None:
+            return None
+        return self.recordings.start(stream_id, list(peer.taps.values()), options)
+
+    def is_recording(self, stream_id: str) -> bool:
+        """True while that stream is being recorded (a paused recording gives False)."""
+        return self.recordings.is_recording(stream_id)
+
+    async def stop_all_recordings(self) -> dict[str, Path]:
+        """Stop every recording; stream id -> recorded file."""
+        return await self.recordings.stop_all()
+
+    # --- quality ------------------------------------------------------------------------------
+
+    async def get_quality_summary(self, peer_id: str) -> ConnectionQualitySummary | None:
+        """Agentuity's summary for one peer (None for an unknown peer). Bitrates cover the time
+        since the previous summary of that peer, so the first has none."""
+        peer = self._peer_media(peer_id)
+        return None if peer is None else await peer.monitor.summary()
+
+    async def get_all_quality_summaries(self) -> dict[str, ConnectionQualitySummary]:
+        out = {}
+        for peer_id in list(self._sessions):
+            summary = await self.get_quality_summary(peer_id)
+            if summary is not None:
+                out[peer_id] = summary
+        return out
+
+    async def get_raw_stats(self, peer_id: str) -> dict[str, Any] | None:
+        """aiortc's stats report for one peer (does not move the bitrate baseline)."""
+        peer = self._peer_media(peer_id)
+        return None if peer is None else await peer.monitor.get_raw_stats()
+
+    async def get_all_raw_stats(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for peer_id in list(self._sessions):
+            with contextlib.suppress(Exception):
+                stats = await self.get_raw_stats(peer_id)
+                if stats is not None:
+                    out[peer_id] = stats
+        return out

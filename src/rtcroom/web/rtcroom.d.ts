@@ -1,0 +1,206 @@
+// Types for rtcroom.js, the rtcroom browser client (same names as Agentuity's useWebRTCCall).
+
+export type WebRTCConnectionState = 'idle' | 'connecting' | 'signaling' | 'negotiating' | 'connected';
+export type DataChannelState = 'connecting' | 'open' | 'closing' | 'closed';
+export type WebRTCDisconnectReason = 'hangup' | 'error' | 'peer-left' | 'timeout';
+export type RecordingState = 'inactive' | 'recording' | 'paused';
+
+export interface DataChannelConfig {
+  label: string;
+  /** Default true. */
+  ordered?: boolean;
+  maxPacketLifeTime?: number;
+  maxRetransmits?: number;
+  protocol?: string;
+}
+
+export interface TrackSource {
+  readonly type: 'user-media' | 'display-media' | 'custom';
+  getStream(): Promise<MediaStream>;
+  stop(): void;
+}
+
+/** Camera and microphone (getUserMedia); default `{video: true, audio: true}`. */
+export declare class UserMediaSource implements TrackSource {
+  readonly type: 'user-media';
+  constructor(constraints?: MediaStreamConstraints);
+  getStream(): Promise<MediaStream>;
+  stop(): void;
+}
+
+/** Screen, window or tab (getDisplayMedia); default `{video: true, audio: false}`. */
+export declare class DisplayMediaSource implements TrackSource {
+  readonly type: 'display-media';
+  constructor(constraints?: DisplayMediaStreamOptions);
+  getStream(): Promise<MediaStream>;
+  stop(): void;
+}
+
+/** A stream you own (canvas, WebAudio...). stop() leaves its tracks running. */
+export declare class CustomStreamSource implements TrackSource {
+  readonly type: 'custom';
+  readonly stream: MediaStream;
+  constructor(stream: MediaStream);
+  getStream(): Promise<MediaStream>;
+  stop(): void;
+}
+
+export interface WebRTCClientCallbacks {
+  onStateChange(from: WebRTCConnectionState, to: WebRTCConnectionState, reason?: string): void;
+  onConnect(): void;
+  onDisconnect(reason: WebRTCDisconnectReason): void;
+  onLocalStream(stream: MediaStream): void;
+  onRemoteStream(peerId: string, stream: MediaStream): void;
+  onTrackAdded(peerId: string, track: MediaStreamTrack, stream: MediaStream): void;
+  onTrackRemoved(peerId: string, track: MediaStreamTrack): void;
+  /** Also fired for the peers already in the room when we join. */
+  onPeerJoined(peerId: string): void;
+  /** Fired when a peer's session ends: it left, it was replaced after a reconnect, or you hung up. */
+  onPeerLeft(peerId: string): void;
+  onNegotiationStart(peerId: string): void;
+  onNegotiationComplete(peerId: string): void;
+  onIceCandidate(peerId: string, candidate: RTCIceCandidateInit): void;
+  onIceStateChange(peerId: string, state: RTCIceConnectionState): void;
+  /** error.name is 'RoomFullError' or 'SignalingError' for server errors, else the browser's. */
+  onError(error: Error, state: WebRTCConnectionState): void;
+  onDataChannelOpen(peerId: string, label: string): void;
+  onDataChannelClose(peerId: string, label: string): void;
+  /** Text that parses as JSON arrives parsed; binary arrives as an ArrayBuffer. */
+  onDataChannelMessage(peerId: string, label: string, data: unknown): void;
+  onDataChannelError(peerId: string, label: string, error: Error): void;
+  onScreenShareStart(): void;
+  onScreenShareStop(): void;
+  onReconnecting(attempt: number): void;
+  onReconnected(): void;
+  onReconnectFailed(): void;
+}
+
+export interface WebRTCCallOptions {
+  roomId: string;
+  /** A path ('/api/call/signal'), an http(s) URL or a ws(s) URL. */
+  signalUrl: string;
+  /** Default `{video: true, audio: true}`; `false` for data-only. */
+  media?: MediaStreamConstraints | TrackSource | false;
+  dataChannels?: DataChannelConfig[];
+  /** Default true: connect() runs right after construction. */
+  autoConnect?: boolean;
+  /** Default true. */
+  autoReconnect?: boolean;
+  /** Default 5. */
+  maxReconnectAttempts?: number;
+  /** Default: decided per peer, the greater peer id is impolite. */
+  polite?: boolean;
+  /** Milliseconds in 'connecting'/'negotiating' before giving up. Default 30000. */
+  connectionTimeout?: number;
+  /** Milliseconds before warning that no ICE candidate was found. Default 10000. */
+  iceGatheringTimeout?: number;
+  /** Default: Google's public STUN servers, as Agentuity's client. `[]` for none. */
+  iceServers?: RTCIceServer[];
+  callbacks?: Partial<WebRTCClientCallbacks>;
+}
+
+export interface ConnectionQualitySummary {
+  /** Milliseconds, from the selected candidate pair. */
+  rtt?: number;
+  /** Over the interval since the previous summary for this peer (since the start, the first time). */
+  packetLossPercent?: number;
+  /** Milliseconds (audio). */
+  jitter?: number;
+  /** Bits per second over the interval since the previous summary; absent on the first call. */
+  bitrate?: {
+    audio?: { inbound?: number; outbound?: number };
+    video?: { inbound?: number; outbound?: number };
+  };
+  video?: {
+    framesPerSecond?: number;
+    framesDropped?: number;
+    frameWidth?: number;
+    frameHeight?: number;
+  };
+  candidatePair?: { localType?: string; remoteType?: string; protocol?: string; usingRelay?: boolean };
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+/** The summary of a getStats() report; rates and loss over the time since `previous`. */
+export declare function qualitySummary(
+  stats: RTCStatsReport | Map<string, any>,
+  previous?: RTCStatsReport | Map<string, any> | null,
+): ConnectionQualitySummary;
+
+export interface RecordingOptions {
+  mimeType?: string;
+  audioBitsPerSecond?: number;
+  videoBitsPerSecond?: number;
+}
+
+export interface RecordingHandle {
+  readonly streamId: string;
+  readonly mimeType: string;
+  readonly state: RecordingState;
+  stop(): Promise<Blob>;
+  pause(): void;
+  resume(): void;
+}
+
+export interface WebRTCCallState {
+  state: WebRTCConnectionState;
+  peerId: string | null;
+  remotePeerIds: string[];
+  isAudioMuted: boolean;
+  isVideoMuted: boolean;
+  isScreenSharing: boolean;
+}
+
+export declare class WebRTCCall {
+  constructor(options: WebRTCCallOptions);
+  readonly options: WebRTCCallOptions;
+  /** Replace or add callbacks at any time. */
+  callbacks: Partial<WebRTCClientCallbacks>;
+  readonly state: WebRTCConnectionState;
+  readonly error: Error | null;
+  readonly peerId: string | null;
+  readonly remotePeerIds: string[];
+  readonly remoteStreams: Map<string, MediaStream>;
+  readonly localStream: MediaStream | null;
+  readonly isAudioMuted: boolean;
+  readonly isVideoMuted: boolean;
+  readonly isScreenSharing: boolean;
+  readonly isDataOnly: boolean;
+  readonly peerCount: number;
+
+  connect(): Promise<void>;
+  hangup(): void;
+  dispose(): void;
+  getState(): WebRTCCallState;
+  getLocalStream(): MediaStream | null;
+  getRemoteStream(peerId: string): MediaStream | null;
+  getRemoteStreams(): Map<string, MediaStream>;
+
+  createDataChannel(config: DataChannelConfig): Map<string, RTCDataChannel>;
+  getDataChannel(peerId: string, label: string): RTCDataChannel | undefined;
+  getDataChannelLabels(): string[];
+  getDataChannelState(peerId: string, label: string): DataChannelState | null;
+  closeDataChannel(label: string): boolean;
+  sendString(label: string, data: string): boolean;
+  sendStringTo(peerId: string, label: string, data: string): boolean;
+  sendJSON(label: string, data: unknown): boolean;
+  sendJSONTo(peerId: string, label: string, data: unknown): boolean;
+  sendBinary(label: string, data: ArrayBuffer | ArrayBufferView): boolean;
+  sendBinaryTo(peerId: string, label: string, data: ArrayBuffer | ArrayBufferView): boolean;
+
+  muteAudio(muted: boolean): void;
+  muteVideo(muted: boolean): void;
+  startScreenShare(options?: DisplayMediaStreamOptions): Promise<void>;
+  stopScreenShare(): Promise<void>;
+
+  getRawStats(peerId: string): Promise<RTCStatsReport | null>;
+  getAllRawStats(): Promise<Map<string, RTCStatsReport>>;
+  getQualitySummary(peerId: string): Promise<ConnectionQualitySummary | null>;
+  getAllQualitySummaries(): Promise<Map<string, ConnectionQualitySummary>>;
+
+  /** 'local' or a remote peer id. Returns the running handle if that stream is already recorded. */
+  startRecording(streamId: string, options?: RecordingOptions): RecordingHandle | null;
+  isRecording(streamId: string): boolean;
+  stopAllRecordings(): Promise<Map<string, Blob>>;
+}

@@ -247,12 +247,6 @@ async def test_glare_between_browser_and_python(
         await py.hangup()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Python client bug: a polite Python peer re-offers after the rollback with aiortc's "
-    "own payload types (VP8 97) while its receiver was started with the browser's (VP8 96), "
-    "so the browser's video is dropped as RTX",
-)
 async def test_video_after_glare_when_python_is_polite(open_page: OpenPage, base_url: str) -> None:
     room_id = room()
     page = await open_page()

@@ -19,7 +19,7 @@ from tests.client.helpers import Recorder, make_call
 from tests.support import run_uvicorn
 
 from .conftest import OpenPage
-from .harness import frames_rising, harness_app, peer_id, start_call, wait_for
+from .harness import events, frames_rising, harness_app, peer_id, start_call, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -300,4 +300,31 @@ async def test_three_browsers_and_a_python_peer_form_a_mesh(
         assert all(m.peer_id == m.data for m in rec.messages("chat"))
     finally:
         await rec.close()
+        await py.hangup()
+
+
+async def test_python_gets_a_ping_rtt_from_a_browser_peer(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """The Python peer offers (it joins second), so it opens the ``rtcroom-ping`` channel; the
+    browser client answers its pings and keeps the channel away from the app."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    try:
+        browser_id = await join_in_order(False, page, py, base_url, room_id)
+        await py.wait_connected(timeout=WAIT)
+        summary = None
+        for _ in range(int(WAIT / 0.25)):
+            summary = await py.get_quality_summary(browser_id)
+            if summary is not None and summary.rtt_source == "ping":
+                break
+            await asyncio.sleep(0.25)
+        assert summary is not None and summary.rtt_source == "ping", summary
+        assert summary.rtt is not None and 0 < summary.rtt < 1000
+        assert await page.evaluate("window.call.getDataChannelLabels()") == ["chat"]
+        opened = [e[2] for e in await events(page) if e[0] == "onDataChannelOpen"]
+        assert opened == ["chat"]
+        assert await page.evaluate("window.messages") == []
+    finally:
         await py.hangup()

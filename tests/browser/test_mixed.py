@@ -328,3 +328,43 @@ async def test_python_gets_a_ping_rtt_from_a_browser_peer(
         assert await page.evaluate("window.messages") == []
     finally:
         await py.hangup()
+
+
+async def test_browser_video_keeps_flowing_after_python_renegotiates(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """Python answered the browser's camera offer (the browser's payload types), then offers
+    again itself: the re-offer keeps those payload types, so the video does not stop."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    rec = Recorder(py)
+    arrivals: list[float] = []
+
+    async def read(track: MediaStreamTrack) -> None:
+        for _ in range(10_000):
+            await track.recv()
+            arrivals.append(asyncio.get_running_loop().time())
+
+    reader = None
+    try:
+        browser_id = await join_in_order(True, page, py, base_url, room_id, media={"video": True})
+        await rec.until(lambda: any(e.track.kind == "video" for e in rec.of(TrackAddedEvent)), WAIT)
+        video = next(e.track for e in rec.of(TrackAddedEvent) if e.track.kind == "video")
+        reader = asyncio.create_task(read(video))
+        await py.wait_connected(timeout=WAIT)
+        for _ in range(int(WAIT / 0.1)):
+            if len(arrivals) >= 5:
+                break
+            await asyncio.sleep(0.1)
+        assert len(arrivals) >= 5, "no video from the browser before the renegotiation"
+        await py.sessions[browser_id].renegotiate()
+        await asyncio.sleep(1.0)  # the browser now sends with what the re-offer said
+        since = asyncio.get_running_loop().time()
+        await asyncio.sleep(2.0)
+        assert len([t for t in arrivals if t >= since]) >= 10
+    finally:
+        if reader is not None:
+            reader.cancel()
+        await rec.close()
+        await py.hangup()

@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 import pytest_asyncio
-from aiortc import MediaStreamTrack, VideoStreamTrack
+from aiortc import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
 from playwright.async_api import Page
 
 from rtcroom.client import TrackAddedEvent, WebRTCCall
@@ -366,5 +366,39 @@ async def test_browser_video_keeps_flowing_after_python_renegotiates(
     finally:
         if reader is not None:
             reader.cancel()
+        await rec.close()
+        await py.hangup()
+
+
+async def test_both_add_video_in_glare_when_python_is_polite(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """Both sides add tracks and offer at once: the browser its screen, Python audio then video.
+    Python (polite) drops its offer, whose new m-lines had taken mids the browser's offer now
+    uses for other media; they are offered again after its answer. Everything arrives."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    rec = Recorder(py)
+    try:
+        browser_id = await join_in_order(True, page, py, base_url, room_id)
+        await py.wait_connected(timeout=WAIT)
+        session = py.sessions[browser_id]
+        assert session.polite
+        session.pc.addTrack(AudioStreamTrack())  # takes the mid of the browser's new video m-line
+        session.pc.addTrack(RedFrames())
+        await cross_offers(page, py, browser_id)
+        await rec.until(lambda: any(e.track.kind == "video" for e in rec.of(TrackAddedEvent)), WAIT)
+        video = next(e.track for e in rec.of(TrackAddedEvent) if e.track.kind == "video")
+        frame = await asyncio.wait_for(video.recv(), WAIT)
+        assert (frame.width, frame.height) == (1280, 720)  # the browser's (fake) screen
+        first, second = await frames_rising(page, py.peer_id)
+        assert second > first
+        size = await page.evaluate("(p) => window.inbound(p, 'video')", py.peer_id)
+        assert (size["frameWidth"], size["frameHeight"]) == (320, 240)  # Python's red frames
+        await wait_for(
+            page, "async (p) => (await window.inbound(p, 'audio'))?.bytesReceived > 0", py.peer_id
+        )
+    finally:
         await rec.close()
         await py.hangup()

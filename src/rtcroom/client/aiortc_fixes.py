@@ -6,7 +6,7 @@ them again when aiortc is upgraded.
 
 from __future__ import annotations
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpHeaderExtensionParameters, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 
@@ -28,10 +28,18 @@ async def create_offer(pc: RTCPeerConnection) -> RTCSessionDescription:
     offer = await pc.createOffer()
     if not kept:
         return offer
+    ids = {x.uri: x.id for _, extensions in kept.values() for x in extensions}
+    by_mid = {t.mid: t for t in pc.getTransceivers() if t.mid is not None}
     description = SessionDescription.parse(offer.sdp)
     for media in description.media:
+        if media.kind not in ("audio", "video"):
+            continue
         negotiated = kept.get(media.rtp.muxId)
-        if media.kind not in ("audio", "video") or negotiated is None:
+        if negotiated is None:  # a new m-line: its extension ids must not clash in the BUNDLE
+            media.rtp.headerExtensions = _renumber(media.rtp.headerExtensions, ids)
+            transceiver = by_mid.get(media.rtp.muxId)
+            if transceiver is not None:
+                transceiver._headerExtensions = media.rtp.headerExtensions
             continue
         codecs, extensions = negotiated
         media.fmt = [codec.payloadType for codec in codecs]
@@ -43,13 +51,32 @@ async def create_offer(pc: RTCPeerConnection) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=str(description), type="offer")
 
 
+def _renumber(
+    extensions: list[RTCRtpHeaderExtensionParameters], ids: dict[str, int]
+) -> list[RTCRtpHeaderExtensionParameters]:
+    """Give each extension the id it already has in the BUNDLE, or one no other URI uses
+    (browsers reject one id meaning two extensions). ``ids`` is updated."""
+    result = []
+    for extension in extensions:
+        if extension.uri not in ids:
+            taken = set(ids.values())
+            ids[extension.uri] = (
+                extension.id
+                if extension.id not in taken
+                else next(i for i in range(1, 256) if i not in taken)
+            )
+        result.append(RTCRtpHeaderExtensionParameters(id=ids[extension.uri], uri=extension.uri))
+    return result
+
+
 def rollback(pc: RTCPeerConnection) -> None:
     """Forget our pending local offer and return to ``stable`` (what SDP rollback does).
 
     aiortc has no rollback. For a *re*-offer this is enough: ICE/DTLS roles and transports are
     fixed by the first exchange; the offer made with :func:`create_offer` left negotiated codecs
-    as they were; and transceivers that got a mid only from the dropped offer lose it again, so
-    they are offered anew (with a fresh mid) after we answer.
+    as they were; and transceivers that got a mid and m-line index only from the dropped offer
+    lose them again, so the remote offer may take them (as JSEP allows) or, if it does not,
+    :func:`sit_out_answer` keeps them out of our answer and our next offer adds them.
     """
     remote = pc.remoteDescription
     remote_mids = set() if remote is None else _mids(remote.sdp)
@@ -60,8 +87,25 @@ def rollback(pc: RTCPeerConnection) -> None:
             and transceiver.mid not in remote_mids
         ):
             transceiver._set_mid(None)  # type: ignore[arg-type]
+            # aiortc finds transceivers by m-line index when it applies our answer: a stale one
+            # would give this transceiver the mid of whatever m-line the answer has there.
+            transceiver._set_mline_index(None)  # type: ignore[arg-type]
     pc._RTCPeerConnection__pendingLocalDescription = None  # type: ignore[attr-defined]
     pc._RTCPeerConnection__setSignalingState("stable")  # type: ignore[attr-defined]
+
+
+def sit_out_answer(pc: RTCPeerConnection) -> None:
+    """Let an answer leave out our transceivers that the remote offer did not mention.
+
+    Call it after ``setRemoteDescription(offer)``. aiortc's ``setLocalDescription(answer)`` sets
+    the current direction of *every* transceiver from the offer's direction, and fails with
+    ``ValueError: None is not in list`` on one the offer never mentioned (a track we added whose
+    offer was rolled back in glare). Marking such a transceiver ``inactive`` for this exchange
+    keeps it out of the answer; it still has no mid, so our next offer adds it.
+    """
+    for transceiver in pc.getTransceivers():
+        if transceiver.mid is None and transceiver._offerDirection is None:
+            transceiver._offerDirection = "inactive"
 
 
 def _mids(sdp: str) -> set[str]:

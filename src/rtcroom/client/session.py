@@ -240,6 +240,7 @@ class PeerSession:
             self._waiting[:0] = self._inflight
             self._inflight.clear()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        aiortc_fixes.sit_out_answer(self.pc)
         await self._flush_candidates()
         later: list[Any] = []
         tracks, self._tracks_to_add = self._tracks_to_add, None

@@ -5,7 +5,7 @@ its client work unchanged; mount it with ``webrtc(...)`` in any ASGI app.
 """
 
 from .asgi import SignalingEndpoint, webrtc
-from .backends import Backend, MemoryBackend
+from .backends import Backend, BackendUnavailable, MemoryBackend, RedisBackend
 from .hub import RoomStats, SignalingCallbacks, SignalingHub
 from .protocol import ProtocolError
 
@@ -13,8 +13,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Backend",
+    "BackendUnavailable",
     "MemoryBackend",
     "ProtocolError",
+    "RedisBackend",
     "RoomStats",
     "SignalingCallbacks",
     "SignalingEndpoint",

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .asgi import SignalingEndpoint, webrtc
-from .backends.base import Backend
+from .backends.base import Backend, BackendUnavailable
 from .hub import DEFAULT_MAX_PEERS
 from .webfiles import WebFile, web_asset, web_asset_names
 
@@ -38,7 +38,10 @@ def create_app(
     endpoint: SignalingEndpoint = webrtc(max_peers=max_peers, backend=backend)
 
     async def health(request: Request) -> JSONResponse:
-        stats = await endpoint.hub.get_room_stats()
+        try:
+            stats = await endpoint.hub.get_room_stats()
+        except BackendUnavailable as exc:  # a load balancer should route around this process
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
         return JSONResponse(
             {
                 "status": "ok",
@@ -50,6 +53,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await endpoint.hub.open()  # a shared backend connects (and reports trouble) at start
         yield
         await endpoint.hub.close()
 

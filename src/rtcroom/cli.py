@@ -7,6 +7,7 @@ import logging
 import sys
 
 from .app import DEFAULT_PATH, create_app
+from .backends.redis import RedisBackend
 from .hub import DEFAULT_MAX_PEERS
 
 
@@ -19,7 +20,21 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_peers < 1:
         print(f"rtcroom: --max-peers must be at least 1, got {args.max_peers}", file=sys.stderr)
         return 2
-    app = create_app(max_peers=args.max_peers, path=args.path)
+    if not args.redis_node_ttl > 0:
+        print(
+            f"rtcroom: --redis-node-ttl must be positive, got {args.redis_node_ttl}",
+            file=sys.stderr,
+        )
+        return 2
+    backend = None
+    if args.redis:
+        try:
+            ttl = args.redis_node_ttl
+            backend = RedisBackend(args.redis, node_ttl=ttl, heartbeat_interval=min(1.0, ttl / 4))
+        except ValueError as exc:
+            print(f"rtcroom: --redis: {exc}", file=sys.stderr)
+            return 2
+    app = create_app(max_peers=args.max_peers, path=args.path, backend=backend)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -30,11 +45,12 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="on",
     )
     server = uvicorn.Server(config)
+    where = f"rooms in Redis at {backend.address.display()}" if backend else "rooms in memory"
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"rtcroom: serving on http://{shown_host}:{args.port}/  "
         f"(signaling at ws://{shown_host}:{args.port}{args.path}, max {args.max_peers} peers "
-        "per room, rooms in memory)",
+        f"per room, {where})",
         flush=True,
     )
     server.run()
@@ -55,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--path", default=DEFAULT_PATH, help=f"signaling WebSocket path (default {DEFAULT_PATH})"
+    )
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share rooms with other rtcroom processes through Redis, e.g. redis://127.0.0.1:6379/0",
+    )
+    serve.add_argument(
+        "--redis-node-ttl",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --redis: a process silent this long is presumed dead and its peers are "
+        "announced as left (default 5)",
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]

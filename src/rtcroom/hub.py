@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import protocol
-from .backends.base import Backend
+from .backends.base import Backend, BackendUnavailable
 from .backends.memory import MemoryBackend
 from .protocol import Join, ProtocolError
 
@@ -24,6 +24,8 @@ log = logging.getLogger("rtcroom.hub")
 DEFAULT_MAX_PEERS = 2
 DEFAULT_MAX_ROOM_ID_LENGTH = 256
 KICK_CLOSE_CODE = 4000
+LOST_CLOSE_CODE = 1012
+"""Closes a socket whose peer the shared backend lost (``1012``: service restart; rejoin)."""
 
 
 class Connection(Protocol):
@@ -153,13 +155,17 @@ class SignalingHub:
 
     # --- for transports ----------------------------------------------------------------------
 
-    async def session(self, conn: Connection) -> Session:
-        """A new socket arrived; opens the backend on first use."""
+    async def open(self) -> None:
+        """Open the backend (connect to Redis, say). Optional: the first socket does it too."""
         if not self._opened:
             async with self._open_lock:
                 if not self._opened:
-                    await self.backend.open(self._deliver, self._peer_gone)
+                    await self.backend.open(self._deliver, self._peer_gone, self._kick_here)
                     self._opened = True
+
+    async def session(self, conn: Connection) -> Session:
+        """A new socket arrived; opens the backend on first use."""
+        await self.open()
         return Session(self, conn)
 
     async def close(self) -> None:
@@ -177,10 +183,12 @@ class SignalingHub:
     # --- introspection for the host app -------------------------------------------------------
 
     async def get_rooms(self) -> dict[str, list[str]]:
-        """Room id -> peer ids in join order."""
+        """Room id -> peer ids in join order (every process's, with a shared backend)."""
+        await self.open()
         return await self.backend.rooms()
 
     async def get_room_stats(self) -> RoomStats:
+        await self.open()
         rooms = await self.backend.rooms()
         return RoomStats(len(rooms), sum(len(p) for p in rooms.values()))
 
@@ -189,11 +197,17 @@ class SignalingHub:
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
 
     async def kick(self, peer_id: str, reason: str = "kicked") -> bool:
-        """Remove a peer held by this process and close its socket.
+        """Remove a peer and close its socket, on whichever process holds it.
 
-        The room hears ``peer-left`` at once; ``on_peer_leave`` gets reason ``"kicked"``.
-        Returns ``False`` when no such peer is connected here.
+        The room hears ``peer-left`` at once; ``on_peer_leave`` gets reason ``"kicked"`` (on the
+        holding process). Returns ``False`` when no such peer is connected (anywhere, with a
+        shared backend; that may raise ``BackendUnavailable`` while its store is unreachable).
         """
+        if peer_id not in self._local:
+            return await self.backend.kick_elsewhere(peer_id, reason)
+        return await self._kick_here(peer_id, reason)
+
+    async def _kick_here(self, peer_id: str, reason: str) -> bool:
         session = self._local.get(peer_id)
         if session is None or session._closed:
             return False
@@ -215,7 +229,12 @@ class SignalingHub:
             msg = protocol.room_id_too_long(self.max_room_id_length)
             await session._reject(ProtocolError(msg), report=False)
             return
-        admission = await self.backend.join(room_id, self.max_peers)
+        try:
+            admission = await self.backend.join(room_id, self.max_peers)
+        except BackendUnavailable as exc:
+            await session._send(protocol.error(str(exc)))
+            await self._fire("on_error", exc, None, room_id)
+            return
         if admission is None:
             err = ProtocolError(protocol.room_full(self.max_peers))
             await session._reject(err, report=True, room_id=room_id)
@@ -251,12 +270,28 @@ class SignalingHub:
         if session is not None:
             await session._send(text)
 
-    async def _peer_gone(self, peer_id: str, room_id: str) -> None:
-        """A peer of another process vanished; its room's members here hear ``peer-left``."""
-        text = protocol.peer_left(peer_id)
-        for session in list(self._local.values()):
-            if session.room_id == room_id:
-                await session._send(text)
+    async def _peer_gone(self, peer_id: str, room_id: str, room_destroyed: bool) -> None:
+        """A peer vanished without leaving: the backend found its process dead.
+
+        Held elsewhere: its room's members here hear ``peer-left``. Held here (the others
+        presumed this process dead and already announced it): its socket closes, so the client
+        joins again. ``room_destroyed`` comes once cluster-wide, for the room's last member.
+        """
+        session = self._local.pop(peer_id, None)
+        if session is not None:
+            session._closed = True
+            await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
+            try:
+                await session.conn.close(LOST_CLOSE_CODE, "room store lost this peer; rejoin")
+            except Exception as exc:
+                log.debug("closing lost peer %s failed: %r", peer_id, exc)
+        else:
+            text = protocol.peer_left(peer_id)
+            for other in list(self._local.values()):
+                if other.room_id == room_id:
+                    await other._send(text)
+        if room_destroyed:
+            await self._fire("on_room_destroyed", room_id)
 
     async def _fire(self, name: str, *args: Any) -> None:
         callback = getattr(self.callbacks, name)

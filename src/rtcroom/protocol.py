@@ -23,6 +23,8 @@ INVALID_CANDIDATE: Final = "Missing or invalid candidate"
 NOT_IN_ROOM: Final = "Not in a room"
 # Extension: the reference server silently registers a ghost peer here.
 ALREADY_IN_ROOM: Final = "Already in a room (one join per connection; open a new socket)"
+# Extension: a shared room store (Redis) is unreachable, so no join can be admitted right now.
+UNAVAILABLE: Final = "Rooms temporarily unavailable (try again in a few seconds)"
 
 
 def unknown_type(t: str) -> str:

@@ -1,6 +1,14 @@
-"""Where room state lives: :class:`MemoryBackend` (default) or a shared store."""
+"""Where room state lives: :class:`MemoryBackend` (default) or :class:`RedisBackend`."""
 
-from .base import Admission, Backend, Departure
+from .base import Admission, Backend, BackendUnavailable, Departure
 from .memory import MemoryBackend
+from .redis import RedisBackend
 
-__all__ = ["Admission", "Backend", "Departure", "MemoryBackend"]
+__all__ = [
+    "Admission",
+    "Backend",
+    "BackendUnavailable",
+    "Departure",
+    "MemoryBackend",
+    "RedisBackend",
+]

@@ -14,9 +14,19 @@ from dataclasses import dataclass
 Deliver = Callable[[str, str], Awaitable[None]]
 """``deliver(peer_id, text)``: hand a frame to a peer connected to this process, if it is."""
 
-PeerGone = Callable[[str, str], Awaitable[None]]
-"""``peer_gone(peer_id, room_id)``: a peer held elsewhere vanished without leaving (its process
-died); the hub tells the room's local members."""
+PeerGone = Callable[[str, str, bool], Awaitable[None]]
+"""``peer_gone(peer_id, room_id, room_destroyed)``: a peer vanished without leaving (its process
+died). For a peer held elsewhere the hub tells the room's local members; for one held here (this
+process was itself presumed dead) it closes the socket so the client joins again.
+``room_destroyed`` is true exactly once cluster-wide, when that took the room's last member."""
+
+Kick = Callable[[str, str], Awaitable[bool]]
+"""``kick(peer_id, reason)``: remove a peer held by this process, asked by another process;
+``False`` if it is not here (any more)."""
+
+
+class BackendUnavailable(Exception):
+    """The shared room store cannot be reached; the join is refused with this message."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,7 +49,7 @@ class Backend(ABC):
     """Room membership and routing. Methods are coroutines so a networked store fits."""
 
     @abstractmethod
-    async def open(self, deliver: Deliver, peer_gone: PeerGone) -> None:
+    async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
         """Start (connect, subscribe); called once by the hub before the first join."""
 
     @abstractmethod
@@ -62,3 +72,8 @@ class Backend(ABC):
     @abstractmethod
     async def rooms(self) -> dict[str, list[str]]:
         """Every room and its members in join order (cluster-wide for shared backends)."""
+
+    async def kick_elsewhere(self, peer_id: str, reason: str) -> bool:
+        """Have the process holding ``peer_id`` kick it; ``False`` when no process holds it.
+        A single-process backend holds no peer elsewhere."""
+        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .base import Admission, Backend, Deliver, Departure, PeerGone
+from .base import Admission, Backend, Deliver, Departure, Kick, PeerGone
 
 
 def make_peer_id(counter: int) -> str:
@@ -21,7 +21,7 @@ class MemoryBackend(Backend):
         self._counter = 0
         self._deliver: Deliver | None = None
 
-    async def open(self, deliver: Deliver, peer_gone: PeerGone) -> None:
+    async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
         self._deliver = deliver
 
     async def close(self) -> None:

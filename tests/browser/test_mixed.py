@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 import pytest_asyncio
-from aiortc import MediaStreamTrack, VideoStreamTrack
+from aiortc import AudioStreamTrack, MediaStreamTrack, VideoStreamTrack
 from playwright.async_api import Page
 
 from rtcroom.client import TrackAddedEvent, WebRTCCall
@@ -19,7 +19,7 @@ from tests.client.helpers import Recorder, make_call
 from tests.support import run_uvicorn
 
 from .conftest import OpenPage
-from .harness import frames_rising, harness_app, peer_id, start_call, wait_for
+from .harness import events, frames_rising, harness_app, peer_id, start_call, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -247,12 +247,6 @@ async def test_glare_between_browser_and_python(
         await py.hangup()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Python client bug: a polite Python peer re-offers after the rollback with aiortc's "
-    "own payload types (VP8 97) while its receiver was started with the browser's (VP8 96), "
-    "so the browser's video is dropped as RTX",
-)
 async def test_video_after_glare_when_python_is_polite(open_page: OpenPage, base_url: str) -> None:
     room_id = room()
     page = await open_page()
@@ -304,6 +298,107 @@ async def test_three_browsers_and_a_python_peer_form_a_mesh(
         await rec.until(lambda: len(rec.messages("chat")) >= 3, WAIT)
         assert sorted(m.data for m in rec.messages("chat")) == sorted(ids)
         assert all(m.peer_id == m.data for m in rec.messages("chat"))
+    finally:
+        await rec.close()
+        await py.hangup()
+
+
+async def test_python_gets_a_ping_rtt_from_a_browser_peer(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """The Python peer offers (it joins second), so it opens the ``rtcroom-ping`` channel; the
+    browser client answers its pings and keeps the channel away from the app."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    try:
+        browser_id = await join_in_order(False, page, py, base_url, room_id)
+        await py.wait_connected(timeout=WAIT)
+        summary = None
+        for _ in range(int(WAIT / 0.25)):
+            summary = await py.get_quality_summary(browser_id)
+            if summary is not None and summary.rtt_source == "ping":
+                break
+            await asyncio.sleep(0.25)
+        assert summary is not None and summary.rtt_source == "ping", summary
+        assert summary.rtt is not None and 0 < summary.rtt < 1000
+        assert await page.evaluate("window.call.getDataChannelLabels()") == ["chat"]
+        opened = [e[2] for e in await events(page) if e[0] == "onDataChannelOpen"]
+        assert opened == ["chat"]
+        assert await page.evaluate("window.messages") == []
+    finally:
+        await py.hangup()
+
+
+async def test_browser_video_keeps_flowing_after_python_renegotiates(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """Python answered the browser's camera offer (the browser's payload types), then offers
+    again itself: the re-offer keeps those payload types, so the video does not stop."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    rec = Recorder(py)
+    arrivals: list[float] = []
+
+    async def read(track: MediaStreamTrack) -> None:
+        for _ in range(10_000):
+            await track.recv()
+            arrivals.append(asyncio.get_running_loop().time())
+
+    reader = None
+    try:
+        browser_id = await join_in_order(True, page, py, base_url, room_id, media={"video": True})
+        await rec.until(lambda: any(e.track.kind == "video" for e in rec.of(TrackAddedEvent)), WAIT)
+        video = next(e.track for e in rec.of(TrackAddedEvent) if e.track.kind == "video")
+        reader = asyncio.create_task(read(video))
+        await py.wait_connected(timeout=WAIT)
+        for _ in range(int(WAIT / 0.1)):
+            if len(arrivals) >= 5:
+                break
+            await asyncio.sleep(0.1)
+        assert len(arrivals) >= 5, "no video from the browser before the renegotiation"
+        await py.sessions[browser_id].renegotiate()
+        await asyncio.sleep(1.0)  # the browser now sends with what the re-offer said
+        since = asyncio.get_running_loop().time()
+        await asyncio.sleep(2.0)
+        assert len([t for t in arrivals if t >= since]) >= 10
+    finally:
+        if reader is not None:
+            reader.cancel()
+        await rec.close()
+        await py.hangup()
+
+
+async def test_both_add_video_in_glare_when_python_is_polite(
+    open_page: OpenPage, base_url: str
+) -> None:
+    """Both sides add tracks and offer at once: the browser its screen, Python audio then video.
+    Python (polite) drops its offer, whose new m-lines had taken mids the browser's offer now
+    uses for other media; they are offered again after its answer. Everything arrives."""
+    room_id = room()
+    page = await open_page()
+    py = make_call(signal_url(base_url), room_id)
+    rec = Recorder(py)
+    try:
+        browser_id = await join_in_order(True, page, py, base_url, room_id)
+        await py.wait_connected(timeout=WAIT)
+        session = py.sessions[browser_id]
+        assert session.polite
+        session.pc.addTrack(AudioStreamTrack())  # takes the mid of the browser's new video m-line
+        session.pc.addTrack(RedFrames())
+        await cross_offers(page, py, browser_id)
+        await rec.until(lambda: any(e.track.kind == "video" for e in rec.of(TrackAddedEvent)), WAIT)
+        video = next(e.track for e in rec.of(TrackAddedEvent) if e.track.kind == "video")
+        frame = await asyncio.wait_for(video.recv(), WAIT)
+        assert (frame.width, frame.height) == (1280, 720)  # the browser's (fake) screen
+        first, second = await frames_rising(page, py.peer_id)
+        assert second > first
+        size = await page.evaluate("(p) => window.inbound(p, 'video')", py.peer_id)
+        assert (size["frameWidth"], size["frameHeight"]) == (320, 240)  # Python's red frames
+        await wait_for(
+            page, "async (p) => (await window.inbound(p, 'audio'))?.bytesReceived > 0", py.peer_id
+        )
     finally:
         await rec.close()
         await py.hangup()

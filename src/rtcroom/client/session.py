@@ -13,10 +13,11 @@ Three aiortc facts shape this module:
   again, e.g. after adding a track.
 * No SDP rollback. Glare (both sides offering at once) is resolved with the browsers' rule: the
   peer whose id is greater is impolite and ignores the colliding offer; the polite one drops its
-  own pending offer, answers, then offers again. Dropping a pending *re*-offer is safe in aiortc
-  (ICE/DTLS roles and transports are already fixed, and only the pending description and the
-  signaling state change), so :func:`_rollback` does exactly that. Initial offers cannot collide:
-  only the newcomer makes them.
+  own pending offer, answers, then offers again (:func:`.aiortc_fixes.rollback` says why that is
+  safe for a *re*-offer). Initial offers cannot collide: only the newcomer makes them.
+
+Offers go through :func:`.aiortc_fixes.create_offer`, which keeps negotiated payload types, and
+media added before DTLS is up is started by :func:`.aiortc_fixes.start_media` once connected.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from .. import ice
 from ..media.ping import is_ping_channel
+from . import aiortc_fixes
 from . import state as reasons
 from .channels import DataChannelConfig, decode
 from .errors import NegotiationError
@@ -56,12 +58,6 @@ ICE_CONNECTED = ("connected", "completed")
 _Item = tuple[str, Any]
 
 
-def _rollback(pc: RTCPeerConnection) -> None:
-    """Forget our pending local offer and return to ``stable`` (what SDP rollback does)."""
-    pc._RTCPeerConnection__pendingLocalDescription = None  # type: ignore[attr-defined]
-    pc._RTCPeerConnection__setSignalingState("stable")  # type: ignore[attr-defined]
-
-
 class PeerSession:
     """The call's link to one remote peer. ``pc`` is the ``aiortc.RTCPeerConnection``."""
 
@@ -82,6 +78,7 @@ class PeerSession:
         self._tracks_to_add: LocalTracks | None = None
         self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
         self._was_connected = False
+        self._media_starters: set[asyncio.Task[None]] = set()
         self._renegotiating = False
         self.offer_collisions = 0
         """How many times both sides offered at once (glare); for diagnostics."""
@@ -115,6 +112,8 @@ class PeerSession:
             if not fut.done():
                 fut.set_exception(NegotiationError(f"peer {self.remote_id} is gone"))
                 fut.exception()  # retrieved: nobody may be waiting
+        for task in list(self._media_starters):
+            task.cancel()
         if self._worker is not None and self._worker is not asyncio.current_task():
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -195,7 +194,7 @@ class PeerSession:
         self._call._negotiation_starting(self, reasons.CREATING_OFFER)
         self._renegotiating = self._was_connected
         with ice.host_addresses(self._call.ice_host_addresses):
-            offer = await self.pc.createOffer()
+            offer = await aiortc_fixes.create_offer(self.pc)
             await self._set_local(offer)
         await self._send_local_description()
 
@@ -236,11 +235,12 @@ class PeerSession:
         self._renegotiating = self._was_connected
         if collision:
             log.debug("glare with %s: polite, dropping our offer to answer theirs", self.remote_id)
-            _rollback(self.pc)
+            aiortc_fixes.rollback(self.pc)
             self._offer_wanted = True
             self._waiting[:0] = self._inflight
             self._inflight.clear()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        aiortc_fixes.sit_out_answer(self.pc)
         await self._flush_candidates()
         later: list[Any] = []
         tracks, self._tracks_to_add = self._tracks_to_add, None
@@ -337,6 +337,7 @@ class PeerSession:
     def _on_connection_state(self) -> None:
         if self.closed or self.pc.connectionState != "connected":
             return
+        self._start_media()
         if self._later_tracks is not None:
             tracks, later = self._later_tracks
             self._later_tracks = None
@@ -345,6 +346,20 @@ class PeerSession:
             self._offer_wanted = True
         if self._offer_wanted:
             self._inbox.put_nowait(("offer", None))
+
+    def _start_media(self) -> None:
+        """Run aiortc's connect step again (not awaited by the event that calls us) so media that
+        a renegotiation added while DTLS was still connecting starts; see ``start_media``."""
+        task = asyncio.get_running_loop().create_task(self._run_start_media())
+        self._media_starters.add(task)
+        task.add_done_callback(self._media_starters.discard)
+
+    async def _run_start_media(self) -> None:
+        try:
+            await aiortc_fixes.start_media(self.pc)
+        except Exception as exc:  # the connection closing under us
+            if not self.closed:
+                log.warning("could not start media from %s: %s", self.remote_id, exc)
 
     def _on_track(self, track: Any) -> None:
         if not self.closed:

@@ -26,6 +26,50 @@ const VIDEO_MIME_TYPES = [
 const AUDIO_MIME_TYPES = ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg'];
 
 // ---------------------------------------------------------------------------------------------
+// rtcroom's RTT ping (README "Media for Python peers"): a Python peer that makes the offer also
+// opens a channel labelled 'rtcroom-ping' and waits for a first ping before it measures. The app
+// never sees this channel: we ping until the peer shows it speaks the protocol, and answer its
+// pings ('P' + 8-byte sequence -> 'O' + the same 8 bytes), so the Python side gets an RTT.
+
+const PING_CHANNEL_LABEL = 'rtcroom-ping';
+const PING_INTERVAL_MS = 1000;
+const MAX_UNANSWERED_PINGS = 30; // a peer that never answers is not pinged forever
+
+function answerRttPings(channel) {
+  channel.binaryType = 'arraybuffer';
+  let timer = null;
+  let sent = 0;
+  const stop = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+  };
+  const ping = () => {
+    if (channel.readyState !== 'open' || sent >= MAX_UNANSWERED_PINGS) return stop();
+    const message = new Uint8Array(9);
+    message[0] = 0x50; // 'P'
+    new DataView(message.buffer).setBigUint64(1, BigInt(++sent));
+    channel.send(message);
+  };
+  channel.onopen = () => {
+    ping();
+    timer = setInterval(ping, PING_INTERVAL_MS);
+  };
+  channel.onclose = stop;
+  channel.onmessage = (event) => {
+    if (!(event.data instanceof ArrayBuffer) || event.data.byteLength !== 9) return;
+    const message = new Uint8Array(event.data);
+    if (message[0] === 0x50 && channel.readyState === 'open') {
+      stop(); // the peer pings on its own now: it needs no more pings of ours
+      message[0] = 0x4f; // 'O'
+      channel.send(message);
+    } else if (message[0] === 0x4f) {
+      stop();
+    }
+  };
+  if (channel.readyState === 'open') channel.onopen();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Track sources: where the local stream comes from.
 
 /** Camera and microphone through getUserMedia. */
@@ -625,7 +669,10 @@ export class WebRTCCall {
       for (const track of this._localStream.getTracks()) pc.addTrack(track, this._localStream);
     }
     pc.ontrack = (event) => this._onTrack(s, event);
-    pc.ondatachannel = (event) => this._registerChannel(s, event.channel);
+    pc.ondatachannel = (event) => {
+      if (event.channel.label === PING_CHANNEL_LABEL) answerRttPings(event.channel);
+      else this._registerChannel(s, event.channel);
+    };
     pc.onicecandidate = (event) => {
       if (!event.candidate || s.closed) return;
       if (s.gatherTimer !== null) clearTimeout(s.gatherTimer);

@@ -40,6 +40,9 @@ from rtcroom.app import create_app
 from rtcroom.client import DataChannelConfig, WebRTCCall
 from rtcroom.client.tuning import grow_receive_buffers
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser.harness import FLAGS as CHROMIUM_FLAGS  # one list of Chromium flags
+
 KIB = 1024
 MB = 1024 * 1024
 SIZES = (16 * KIB, 64 * KIB)
@@ -47,20 +50,6 @@ HIGH, LOW = 4 * MB, 1 * MB
 RTT_COUNT = 300
 SCTP_USER_DATA = 0  # set from --sctp-user-data
 SIGNAL_PATH = "/api/call/signal"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 
 
 # --- the peer protocol over the data channel ----------------------------------------------------

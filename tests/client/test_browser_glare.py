@@ -16,17 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.browser.harness import FLAGS
 from tests.support import signaling_server
 
 from .helpers import WAIT, Recorder, make_call
 
 CHROMIUM = shutil.which("chromium")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-]  # fmt: skip
 
 PEER_JS = """
 url => {

@@ -16,22 +16,8 @@ from playwright.async_api import async_playwright
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom.client import WebRTCCall
 from rtcroom.media import TestPatternSource
+from tests.browser.harness import FLAGS
 from tests.support import run_aiohttp
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 
 # A browser peer that speaks the signaling protocol the way Agentuity's client does: it joins,
 # offers to the peers already there with its camera and microphone, trickles ICE.

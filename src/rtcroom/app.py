@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from .asgi import SignalingEndpoint, webrtc
+from .asgi import SignalingEndpoint, WebFileApp, webrtc
 from .backends.base import Backend, BackendUnavailable
 from .hub import DEFAULT_MAX_PEERS
-from .webfiles import WebFile, web_asset, web_asset_names
+from .webfiles import web_asset, web_asset_names
 
 DEFAULT_PATH = "/api/call/signal"
 
@@ -21,11 +21,8 @@ __all__ = ["DEFAULT_PATH", "create_app", "web_asset"]
 
 
 def _asset_route(url: str, name: str) -> Route:
-    async def serve(request: Request) -> Response:
-        file = WebFile.load(name)  # read per request: an edited page shows on reload
-        return Response(file.body, headers=file.headers())
-
-    return Route(url, serve, methods=["GET", "HEAD"])
+    # The same file server as browser_client(): one set of headers, ETag revalidation (304).
+    return Route(url, WebFileApp(name), methods=["GET", "HEAD"])
 
 
 def create_app(

@@ -7,7 +7,6 @@ import logging
 import sys
 
 from .app import DEFAULT_PATH, create_app
-from .backends.redis import RedisBackend
 from .hub import DEFAULT_MAX_PEERS
 
 
@@ -28,6 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     backend = None
     if args.redis:
+        from .backends.redis import RedisBackend  # only a clustered server needs Redis
+
         try:
             ttl = args.redis_node_ttl
             backend = RedisBackend(args.redis, node_ttl=ttl, heartbeat_interval=min(1.0, ttl / 4))

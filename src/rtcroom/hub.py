@@ -188,8 +188,7 @@ class SignalingHub:
         return await self.backend.rooms()
 
     async def get_room_stats(self) -> RoomStats:
-        await self.open()
-        rooms = await self.backend.rooms()
+        rooms = await self.get_rooms()
         return RoomStats(len(rooms), sum(len(p) for p in rooms.values()))
 
     def local_peers(self) -> dict[str, str]:

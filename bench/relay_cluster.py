@@ -17,20 +17,18 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 import websockets
 
-ROOT = Path(__file__).resolve().parents[1]
+from processes import checkout_env, cpu_seconds, free_port, serve_command
+
 PATH = "/api/call/signal"
-TICK = os.sysconf("SC_CLK_TCK")
 CANDIDATE = {
     "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host generation 0",
     "sdpMid": "0",
@@ -39,33 +37,14 @@ CANDIDATE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
 def start_server(redis_url: str | None, port: int) -> subprocess.Popen[bytes]:
-    args = [
-        sys.executable,
-        "-m",
-        "rtcroom.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    if redis_url:
-        args += ["--redis", redis_url]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    extra = ["--redis", redis_url] if redis_url else []
+    return subprocess.Popen(
+        serve_command(port, *extra),
+        env=checkout_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def start_redis(port: int) -> subprocess.Popen[bytes]:

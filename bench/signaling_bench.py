@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import subprocess
 import sys
@@ -23,8 +22,8 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-ROOT = Path(__file__).resolve().parents[1]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from processes import checkout_env, cpu_seconds, free_port, serve_command
+
 # A realistic trickled candidate as Chromium sends it (~230 bytes on the wire).
 CANDIDATE = {
     "candidate": "candidate:842163049 1 udp 1677729535 203.0.113.7 56143 typ srflx raddr "
@@ -50,11 +49,6 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -62,30 +56,12 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def server_process(kind: str) -> AsyncIterator[tuple[int, str]]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = checkout_env()
     if kind == "uvicorn":
-        cmd = [
-            sys.executable,
-            "-m",
-            "rtcroom.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
+        cmd = serve_command(port)
     else:
         cmd = [sys.executable, "-c", _AIOHTTP_SERVER, str(port)]
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring

@@ -40,7 +40,7 @@ async def run_bot(room: str, url: str, ice_host_addresses: list[str] | None = No
                     text = chat_text(event.data)
                     print(f"{event.peer_id}: {text}", flush=True)
                     call.send_json_to(event.peer_id, "chat", f"You said: {text}")
-# --8<-- [end:bot]
+                    # --8<-- [end:bot]
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Send a file of any size from one peer to another with bounded memory (back-pressure).
 
 ``python examples/send_file.py FILE [SIGNAL_URL]`` (with ``rtcroom serve`` running): two peers
-in one process; the receiver writes ``FILE.received`` and both sizes are printed.
+in one process; the receiver writes ``FILE.received``.
 """
 
 import asyncio
@@ -21,7 +21,7 @@ async def send_file(call: WebRTCCall, path: Path) -> None:
             call.send_binary("file", chunk)
             await call.drain("file")  # wait while more than 1 MiB is queued
     call.send_json("file", {"done": path.name})
-# --8<-- [end:send_file]
+    # --8<-- [end:send_file]
 
 
 async def receive_file(call: WebRTCCall, target: Path) -> int:
@@ -39,17 +39,16 @@ async def receive_file(call: WebRTCCall, target: Path) -> int:
 
 
 async def main(path: str, url: str = URL) -> None:
-    source = Path(path)
+    source, target = Path(path), Path(path + ".received")
     async with (
         WebRTCCall("files", url, data_channels=["file"], **LOCAL) as receiver,
         WebRTCCall("files", url, data_channels=["file"], **LOCAL) as sender,
     ):
         await asyncio.gather(sender.wait_connected(timeout=10), receiver.wait_connected(timeout=10))
-        received = asyncio.create_task(receive_file(receiver, source.with_name(source.name + ".received")))
+        received = asyncio.create_task(receive_file(receiver, target))
         await asyncio.sleep(0)  # the receiver listens before anything is sent
         await send_file(sender, source)
-        size = await asyncio.wait_for(received, 60)
-        print(f"sent {source.stat().st_size} bytes, received {size}")
+        print(f"received {await asyncio.wait_for(received, 60)} bytes into {target}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ async def main(url: str = URL) -> None:
         sender.mute_audio(False)
 
         count = 0
-        async for frame in video:  # a slow loop skips frames; it never falls behind
+        async for _frame in video:  # a slow loop skips frames; it never falls behind
             count += 1
             if count == 10:
                 break

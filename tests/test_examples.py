@@ -33,8 +33,12 @@ def code_blocks(page: Path) -> list[tuple[str, str]]:
 
 def example_files() -> list[Path]:
     return sorted(
-        p for p in EXAMPLES.rglob("*") if p.is_file() and p.suffix in (".py", ".html")
-        and p.name != "__init__.py" and "__pycache__" not in p.parts
+        p
+        for p in EXAMPLES.rglob("*")
+        if p.is_file()
+        and p.suffix in (".py", ".html")
+        and p.name != "__init__.py"
+        and "__pycache__" not in p.parts
     )
 
 
@@ -66,7 +70,8 @@ def test_every_example_file_is_run_by_a_test(path: Path) -> None:
     name = str(path.relative_to(EXAMPLES))
     module = f'"{path.stem}"' if path.suffix == ".py" else None  # load_example("fastapi_app")
     users = [
-        t for t in TESTS.rglob("test_*.py")
+        t
+        for t in TESTS.rglob("test_*.py")
         if f'"{name}"' in (text := t.read_text()) or (module is not None and module in text)
     ]
     assert users, f"no test runs examples/{name}"

@@ -27,7 +27,7 @@ async def test_send_file_delivers_every_byte(tmp_path: Path) -> None:
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 123))  # many chunks and a short last one
     async with signaling_server("uvicorn") as server:
         out = await run_example("send_file.py", str(source), server.url)
-    assert out.strip() == f"sent {3 * 1024 * 1024 + 123} bytes, received {3 * 1024 * 1024 + 123}"
+    assert out.strip() == f"received {3 * 1024 * 1024 + 123} bytes into {source}.received"
     assert (tmp_path / "data.bin.received").read_bytes() == source.read_bytes()
 
 
@@ -36,9 +36,16 @@ async def test_chat_bot_answers_the_demo_pages_format() -> None:
     channel) and shows what it gets the way the page does."""
     async with signaling_server("uvicorn") as server:
         bot = await asyncio.create_subprocess_exec(
-            sys.executable, str(EXAMPLES / "chat_bot.py"), "bots", "--url", server.url,
-            "--ice-host", "127.0.0.1",
-            env=example_env(), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            str(EXAMPLES / "chat_bot.py"),
+            "bots",
+            "--url",
+            server.url,
+            "--ice-host",
+            "127.0.0.1",
+            env=example_env(),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         try:
@@ -56,10 +63,15 @@ async def test_chat_bot_answers_the_demo_pages_format() -> None:
                             if len(got) == 1:
                                 page.send_json("chat", "hello bot")
                                 page.send_json("chat", "42")
-            assert got == ["Hello! I am a bot. Say something.", "You said: hello bot",
-                           "You said: 42"]
-            assert (await asyncio.wait_for(bot.stdout.readline(), 10)).decode().endswith(
-                ": hello bot\n"
+            assert got == [
+                "Hello! I am a bot. Say something.",
+                "You said: hello bot",
+                "You said: 42",
+            ]
+            assert (
+                (await asyncio.wait_for(bot.stdout.readline(), 10))
+                .decode()
+                .endswith(": hello bot\n")
             )
         finally:
             bot.send_signal(signal.SIGINT)

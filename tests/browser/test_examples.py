@@ -111,7 +111,7 @@ async def test_one_page_call_example(browser: BrowserContext) -> None:
     signaling = webrtc()
 
     async def call_page(request: object) -> FileResponse:
-        return FileResponse(EXAMPLES / "web" / "call.html")
+        return FileResponse(EXAMPLES / "web/call.html")
 
     app = Starlette(
         routes=[

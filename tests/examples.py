@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -41,10 +41,10 @@ async def run_example(name: str, *args: str, timeout: float = 90.0) -> str:
 
 
 def load_example(module: str) -> ModuleType:
-    """A fresh import of ``examples.<module>`` (so environment variables are read again)."""
-    name = f"examples.{module}"
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    if name in sys.modules:
-        return importlib.reload(sys.modules[name])
-    return importlib.import_module(name)
+    """A fresh copy of ``examples/<module>.py`` (its apps bound to no event loop yet, its
+    environment variables read now), kept out of ``sys.modules``."""
+    spec = importlib.util.spec_from_file_location(f"examples.{module}", EXAMPLES / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded

@@ -1,6 +1,6 @@
 """Signaling frames in and out: parse, validate, encode.
 
-The wire contract is Agentuity's (see PROTOCOL.md in the project's shared notes): one JSON
+The wire contract is Agentuity's (docs/protocol.md): one JSON
 object per text frame, discriminated by ``t``. Error strings are exact because browser apps
 written for Agentuity's client show them to users and sometimes match on them.
 """

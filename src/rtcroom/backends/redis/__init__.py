@@ -10,6 +10,7 @@ Three jobs, one module each, behind :class:`RedisBackend`:
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -18,10 +19,12 @@ from typing import Final
 from ... import protocol
 from ..base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
 from .address import URL_EXAMPLE, RedisAddress
-from .liveness import REDIS_TROUBLE, Liveness, describe, log
+from .liveness import REDIS_TROUBLE, Liveness, describe
 from .membership import Membership, NotRegistered
 from .peers import LocalPeers
 from .relay import Relay
+
+log = logging.getLogger("rtcroom.redis")
 
 DEFAULT_URL: Final = URL_EXAMPLE
 

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from ... import protocol
 from ..base import PeerGone
 from .address import RedisAddress
-from .membership import Membership, Removal
+from .membership import Membership
 from .relay import Relay
 from .resp import RespError
 
@@ -266,13 +266,10 @@ class Liveness:
                 self.node_ttl,
                 len(removed),
             )
-            await self._announce(removed)
-
-    async def _announce(self, removed: list[Removal]) -> None:
-        for gone in removed:
-            self.relay.announce_gone(gone.peer_id, gone.room_id)
-            if self._gone is not None:
-                await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed)
+            for gone in removed:
+                self.relay.announce_gone(gone.peer_id, gone.room_id)
+                if self._gone is not None:
+                    await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed)
 
     async def _declared_dead(self) -> None:
         """Another process reaped us (we were frozen or cut off longer than ``node_ttl``): our

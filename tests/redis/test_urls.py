@@ -1,9 +1,10 @@
-"""Redis URLs are read by redis-py's parser: the database, a Unix socket, and frames that hold
-newlines all reach the other process intact."""
+"""Redis URLs are read by redis-py's parser, for every connection: the database, a Unix socket,
+TLS with its options; and frames that hold newlines reach the other process intact."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from rtcroom import RedisBackend
+from rtcroom.protocol import UNAVAILABLE
 
-from ..support import SignalClient, signaling_server
+from ..support import SignalClient, free_port, signaling_server
 from .conftest import RedisServer
 
 
@@ -72,3 +74,87 @@ async def test_the_database_in_the_url_holds_the_rooms(
         assert redis_server.command("-n", "0", "SMEMBERS", "rtcroom:rooms") == ""
         await client.close()
     await relay_between_two_servers(url)
+
+
+def make_certificates(folder: Path) -> None:
+    """A throwaway CA and a server certificate for 127.0.0.1, signed by it."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=rtcroom test CA",
+    )
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    )
+
+
+@pytest.fixture
+def tls_redis() -> Iterator[tuple[int, Path]]:
+    """redis-server answering TLS on its own port, with a certificate from a private CA."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        make_certificates(folder)
+        tls_port = free_port()
+        server = RedisServer(
+            "--tls-port", str(tls_port),
+            "--tls-cert-file", str(folder / "server.crt"),
+            "--tls-key-file", str(folder / "server.key"),
+            "--tls-ca-cert-file", str(folder / "ca.crt"),
+            "--tls-auth-clients", "no",
+        )  # fmt: skip
+        server.start()
+        try:
+            yield tls_port, folder / "ca.crt"
+        finally:
+            server.stop()
+
+
+async def test_a_rediss_url_uses_its_tls_options_on_every_connection(
+    tls_redis: tuple[int, Path],
+) -> None:
+    port, ca = tls_redis
+    # (the relay's pub/sub sockets too: without the CA, frames could not cross)
+    await relay_between_two_servers(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={ca}")
+
+
+async def test_an_untrusted_redis_certificate_refuses_joins_and_says_why(
+    tls_redis: tuple[int, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    port, _ = tls_redis
+    url = f"rediss://127.0.0.1:{port}/0"  # no ssl_ca_certs: the private CA is not trusted
+    async with signaling_server("uvicorn", backend=RedisBackend(url, timeout=1.0)) as s:
+        client = await SignalClient.connect(s.url)
+        await client.send({"t": "join", "roomId": "r"})
+        assert await client.recv() == {"t": "error", "message": UNAVAILABLE}
+        await client.close()
+    assert f"Cannot reach Redis at rediss://127.0.0.1:{port}/0" in caplog.text
+    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text

@@ -12,7 +12,7 @@ import asyncio
 import ssl
 from typing import Any
 
-from redis.asyncio.connection import UnixDomainSocketConnection
+from redis.asyncio.connection import RedisSSLContext, UnixDomainSocketConnection
 
 from .address import RedisAddress
 
@@ -23,6 +23,16 @@ _WRITE_HIGH_WATER = 1 << 20
 
 class RespError(Exception):
     """Redis answered with an error, or the connection broke in a way that is not an OSError."""
+
+
+def _tls_context(options: dict[str, Any]) -> ssl.SSLContext:
+    """The TLS settings of a rediss:// URL (``?ssl_ca_certs=...`` and the like), built by
+    redis-py as for its own connections, with its defaults: verify the certificate and host."""
+    given = {key[4:]: value for key, value in options.items() if key.startswith("ssl_")}
+    context: ssl.SSLContext = RedisSSLContext(
+        **{"cert_reqs": "required", "check_hostname": True, **given}
+    ).get()
+    return context
 
 
 def encode(*args: bytes | str) -> bytes:
@@ -50,7 +60,7 @@ class RespConnection:
         if o.get("connection_class") is UnixDomainSocketConnection:
             opening = asyncio.open_unix_connection(o["path"])
         else:
-            context = ssl.create_default_context() if address.tls else None
+            context = _tls_context(o) if address.tls else None
             host, port = o.get("host", "localhost"), o.get("port", 6379)
             opening = asyncio.open_connection(host, port, ssl=context)
         reader, writer = await asyncio.wait_for(opening, timeout)

@@ -16,10 +16,10 @@ the sending process and redis-server (from /proc).
 non-transactional pipelines (publishing, one batch in flight, so frames keep their order); a
 server process runs with it when started as ``redis_pubsub_bench.py --serve-with-redis-py ...``.
 
-What it decided (3 runs of 5 rounds, 2 shared cores): the RESP link costs about half the CPU per
+What it decided (2 runs of 5 rounds, 2 shared cores): the RESP link costs about half the CPU per
 frame of redis-py's, on the receiving (~15 vs ~31 µs) and the sending process (~22 vs ~48 µs),
 so the relay keeps it. With the optional ``hiredis`` parser installed redis-py comes closer
-(receiving ~16.5 vs ~14.2 µs, sending ~30 vs ~21 µs) but still loses.
+(one run: receiving ~16.5 vs ~14.2 µs, sending ~30 vs ~21 µs) but still loses.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from rtcroom import SignalingCallbacks, webrtc
+from rtcroom.asgi import browser_client
 
 
 def on_peer_join(peer_id: str, room_id: str) -> None:
@@ -13,6 +14,8 @@ signaling = webrtc(max_peers=4, callbacks=SignalingCallbacks(on_peer_join=on_pee
 
 app = FastAPI()
 app.router.add_websocket_route("/api/call/signal", signaling)
+# /rtcroom.js, the modules it imports from /rtcroom/, and /rtcroom.d.ts
+app.router.add_route("/rtcroom{path:path}", browser_client())
 
 
 @app.get("/rooms")

@@ -1,13 +1,13 @@
-"""The README's one-line ``browser_client()`` routes, run as written, in FastAPI and aiohttp."""
+"""The examples' one-line ``browser_client()`` routes, run as written, in FastAPI and aiohttp."""
 
 from __future__ import annotations
 
 import re
+import runpy
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +17,7 @@ from playwright.async_api import BrowserContext
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
+from rtcroom.webfiles import web_asset_names
 from tests.support import run_aiohttp, run_uvicorn
 
 from .conftest import OpenPage
@@ -24,32 +25,24 @@ from .harness import peer_id, start_call, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def readme_examples() -> dict[str, str]:
-    """The Python blocks of the README section on serving rtcroom.js, keyed by their first
-    comment line ('fastapi or starlette', 'aiohttp')."""
-    text = README.read_text()
-    section = text.split("### Serving rtcroom.js from your own app", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    return {b.splitlines()[0].lstrip("# ").lower(): b for b in blocks}
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 def serve_example(key: str) -> AbstractAsyncContextManager[int]:
-    namespace: dict[str, Any] = {}
-    exec(readme_examples()[key], namespace)
-    app = namespace["app"]
+    """examples/fastapi_app.py or examples/aiohttp_app.py, run afresh (an aiohttp app belongs
+    to one event loop), with its server."""
+    app = runpy.run_path(str(ROOT / "examples" / f"{key}_app.py"))["app"]
     return run_aiohttp(app) if key == "aiohttp" else run_uvicorn(app)
 
 
-@pytest_asyncio.fixture(loop_scope="module", params=["fastapi or starlette", "aiohttp"])
+@pytest_asyncio.fixture(loop_scope="module", params=["fastapi", "aiohttp"])
 async def example_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     async with serve_example(request.param) as port:
         yield f"http://127.0.0.1:{port}"
 
 
-async def test_readme_examples_serve_the_shipped_client(example_url: str) -> None:
+async def test_examples_serve_the_shipped_client(example_url: str) -> None:
     async with httpx.AsyncClient(base_url=example_url) as http:
         response = await http.get("/rtcroom.js")
         assert response.status_code == 200
@@ -58,9 +51,19 @@ async def test_readme_examples_serve_the_shipped_client(example_url: str) -> Non
         assert response.headers["cache-control"] == "no-cache"
         again = await http.get("/rtcroom.js", headers={"if-none-match": response.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
+        # The modules rtcroom.js imports, next to it, and its types.
+        modules = [n for n in web_asset_names() if n.startswith("rtcroom/")]
+        assert "rtcroom/call.js" in modules
+        for name in [*modules, "rtcroom.d.ts"]:
+            response = await http.get(f"/{name}")
+            assert response.status_code == 200 and response.content == web_asset(name), name
+        missing = await http.get("/rtcroom/nope.js")
+        assert missing.status_code == 404
+        assert "no web file at '/rtcroom/nope.js'" in missing.text
+        assert "/rtcroom{path:path}" in missing.text
 
 
-async def test_a_call_through_the_readme_app(browser: BrowserContext, example_url: str) -> None:
+async def test_a_call_through_the_example_app(browser: BrowserContext, example_url: str) -> None:
     """Two pages import /rtcroom.js from the app and talk through its signaling endpoint."""
     room = f"room-{uuid.uuid4().hex[:8]}"
     script = """async (room) => {

@@ -679,7 +679,8 @@ export class WebRTCCall {
     const screen = display.getVideoTracks()[0];
     for (const t of display.getAudioTracks()) t.stop(); // display audio is not sent
     if (!screen) throw new Error('Failed to get screen video track');
-    if (this._state === 'idle') {
+    // (TypeScript narrows this._state across the await; hangup() may have changed it.)
+    if (/** @type {WebRTCConnectionState} */ (this._state) === 'idle') {
       screen.stop(); // hung up while the picker was open
       return;
     }

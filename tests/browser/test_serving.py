@@ -12,7 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from playwright.async_api import BrowserContext
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
@@ -122,3 +125,33 @@ async def test_readme_browser_example_runs(open_page: OpenPage) -> None:
         )
         == 1
     )
+
+
+@pytest.mark.parametrize("framework", ["starlette", "aiohttp"])
+async def test_the_client_loads_its_modules_under_any_prefix(
+    browser: BrowserContext, framework: str
+) -> None:
+    """Mounted under /static, rtcroom.js's relative imports (./rtcroom/*.js) still resolve."""
+    server: AbstractAsyncContextManager[int]
+    if framework == "starlette":
+        server = run_uvicorn(Starlette(routes=[Mount("/static", rtc_asgi.browser_client())]))
+    else:
+        app = web.Application()
+        app.router.add_get("/static/{path:.*}", rtc_aiohttp.browser_client())
+        server = run_aiohttp(app)
+    async with server as port:
+        page = await browser.new_page()
+        try:
+            await page.goto(f"http://127.0.0.1:{port}/static/rtcroom.d.ts")
+            exports = await page.evaluate(
+                "async () => Object.keys(await import('/static/rtcroom.js')).sort()"
+            )
+        finally:
+            await page.close()
+    assert exports == [
+        "CustomStreamSource",
+        "DisplayMediaSource",
+        "UserMediaSource",
+        "WebRTCCall",
+        "qualitySummary",
+    ]

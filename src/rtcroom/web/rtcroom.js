@@ -13,6 +13,7 @@
 //   rtcroom/call.js        WebRTCCall: room, state machine, reconnect, the public API
 //   rtcroom/session.js     PeerSession: one RTCPeerConnection, perfect negotiation, its channels
 //   rtcroom/signaling.js   the signaling WebSocket, signalUrl resolution, reconnect backoff
+//   rtcroom/media.js       LocalMedia: the local stream, mute, the screen in place of the camera
 //   rtcroom/sources.js     track sources: camera/microphone, screen, your own stream
 //   rtcroom/channels.js    data channel options, message format, sending
 //   rtcroom/quality.js     ConnectionQualitySummary from getStats() reports

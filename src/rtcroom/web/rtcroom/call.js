@@ -3,16 +3,11 @@
 
 import { sendOn, toArrayBuffer } from './channels.js';
 import { asError, namedError } from './errors.js';
+import { LocalMedia } from './media.js';
 import { Recordings } from './recording.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
-import {
-  CustomStreamSource,
-  UserMediaSource,
-  isTrackSource,
-  mediaDevices,
-  stopTracks,
-} from './sources.js';
+import { captureScreen } from './sources.js';
 
 /**
  * @typedef {import('../rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
@@ -24,7 +19,6 @@ import {
  * @typedef {import('../rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
  * @typedef {import('../rtcroom.js').RecordingOptions} RecordingOptions
  * @typedef {import('../rtcroom.js').RecordingHandle} RecordingHandle
- * @typedef {import('../rtcroom.js').TrackSource} TrackSource
  * @typedef {import('./session.js').SessionOwner} SessionOwner
  */
 
@@ -60,20 +54,9 @@ export class WebRTCCall {
     this.error = null;
     /** @type {string | null} */
     this.peerId = null;
-    this.isAudioMuted = false;
-    this.isVideoMuted = false;
-    this.isScreenSharing = false;
     /** @type {Map<string, PeerSession>} */
     this._sessions = new Map(); // remoteId -> PeerSession
-    /** @type {MediaStream | null} */
-    this._localStream = null;
-    /** @type {TrackSource | null} */
-    this._trackSource = null;
-    this._ownsLocalStream = false;
-    /** @type {MediaStreamTrack | null} */
-    this._screenTrack = null;
-    /** @type {MediaStreamTrack | null} */
-    this._cameraTrack = null;
+    this._media = new LocalMedia();
     /** @type {SignalingSocket | null} */
     this._socket = null;
     this._joined = false;
@@ -119,7 +102,16 @@ export class WebRTCCall {
     return this.options.media === false;
   }
   get localStream() {
-    return this._localStream;
+    return this._media.stream;
+  }
+  get isAudioMuted() {
+    return this._media.audioMuted;
+  }
+  get isVideoMuted() {
+    return this._media.videoMuted;
+  }
+  get isScreenSharing() {
+    return this._media.screenTrack !== null;
   }
   get remotePeerIds() {
     return [...this._sessions.keys()];
@@ -142,7 +134,7 @@ export class WebRTCCall {
     };
   }
   getLocalStream() {
-    return this._localStream;
+    return this._media.stream;
   }
   /** @param {string} peerId */
   getRemoteStream(peerId) {
@@ -172,7 +164,7 @@ export class WebRTCCall {
       await this._ensureLocalStream(epoch);
     } catch (err) {
       if (epoch !== this._epoch) return;
-      this._releaseLocalStream();
+      this._media.release();
       this._fail(asError(err));
       this._setState('idle', 'error');
       return;
@@ -187,8 +179,8 @@ export class WebRTCCall {
     this._clearTimers();
     this._closeSocket();
     this._closeAllSessions();
-    this._stopScreenTrack();
-    this._releaseLocalStream();
+    this._media.stopScreen();
+    this._media.release();
     this.peerId = null;
     this._joined = false;
     this._setState('idle', 'hangup');
@@ -203,30 +195,9 @@ export class WebRTCCall {
 
   /** @param {number} epoch */
   async _ensureLocalStream(epoch) {
-    if (this._localStream || this.isDataOnly) return;
-    const media = this.options.media;
-    const source = isTrackSource(media)
-      ? media
-      : new UserMediaSource(/** @type {MediaStreamConstraints | undefined} */ (media ?? undefined));
-    const stream = await source.getStream();
-    if (epoch !== this._epoch) {
-      if (!(source instanceof CustomStreamSource)) source.stop();
-      return;
-    }
-    this._trackSource = source;
-    this._localStream = stream;
-    this._cameraTrack = stream.getVideoTracks()[0] ?? null;
-    this._applyMute();
-    this._emit('onLocalStream', stream);
-  }
-
-  _releaseLocalStream() {
-    if (this._trackSource) this._trackSource.stop();
-    else if (this._ownsLocalStream) stopTracks(this._localStream);
-    this._trackSource = null;
-    this._ownsLocalStream = false;
-    this._localStream = null;
-    this._cameraTrack = null;
+    if (this._media.stream || this.isDataOnly) return;
+    const stream = await this._media.open(this.options.media, () => epoch === this._epoch);
+    if (stream) this._emit('onLocalStream', stream);
   }
 
   // -- state --------------------------------------------------------------------------------
@@ -379,7 +350,7 @@ export class WebRTCCall {
     if (!this.options.autoReconnect) {
       this._epoch++;
       this._closeAllSessions();
-      this._releaseLocalStream();
+      this._media.release();
       this._setState('idle', reason);
       return;
     }
@@ -388,7 +359,7 @@ export class WebRTCCall {
       this._epoch++;
       this._clearTimers();
       this._closeAllSessions();
-      this._releaseLocalStream();
+      this._media.release();
       this._emit('onReconnectFailed');
       this._setState('idle', 'reconnect-failed');
       return;
@@ -466,7 +437,7 @@ export class WebRTCCall {
     this._clearTimers();
     this._closeSocket();
     this._closeAllSessions();
-    this._releaseLocalStream();
+    this._media.release();
     this._setState('idle', error.name === 'RoomFullError' ? 'room-full' : 'join-rejected');
   }
 
@@ -511,7 +482,7 @@ export class WebRTCCall {
     const settings = {
       iceServers: this.options.iceServers ?? DEFAULT_ICE_SERVERS,
       iceGatheringTimeout: this.options.iceGatheringTimeout,
-      localStream: this._localStream,
+      localStream: this._media.stream,
     };
     const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, this._sessionOwner);
     this._sessions.set(remoteId, s);
@@ -648,22 +619,14 @@ export class WebRTCCall {
 
   /** @param {boolean} muted */
   muteAudio(muted) {
-    this.isAudioMuted = Boolean(muted);
-    this._applyMute();
+    this._media.audioMuted = Boolean(muted);
+    this._media.applyMute();
   }
 
   /** @param {boolean} muted */
   muteVideo(muted) {
-    this.isVideoMuted = Boolean(muted);
-    this._applyMute();
-  }
-
-  /** Muting disables the outgoing tracks: the remote side receives silence and black frames. */
-  _applyMute() {
-    if (!this._localStream) return;
-    for (const t of this._localStream.getAudioTracks()) t.enabled = !this.isAudioMuted;
-    for (const t of this._localStream.getVideoTracks()) t.enabled = !this.isVideoMuted;
-    if (this._cameraTrack) this._cameraTrack.enabled = !this.isVideoMuted;
+    this._media.videoMuted = Boolean(muted);
+    this._media.applyMute();
   }
 
   /**
@@ -675,53 +638,25 @@ export class WebRTCCall {
     if (this._state === 'idle') {
       throw new Error('startScreenShare() needs a call: connect() first');
     }
-    const display = await mediaDevices().getDisplayMedia(options);
-    const screen = display.getVideoTracks()[0];
-    for (const t of display.getAudioTracks()) t.stop(); // display audio is not sent
-    if (!screen) throw new Error('Failed to get screen video track');
+    const screen = await captureScreen(options);
     // (TypeScript narrows this._state across the await; hangup() may have changed it.)
     if (/** @type {WebRTCConnectionState} */ (this._state) === 'idle') {
       screen.stop(); // hung up while the picker was open
       return;
     }
-    if (!this._localStream) {
-      this._localStream = new MediaStream();
-      this._ownsLocalStream = true;
-    }
-    const stream = this._localStream;
-    const camera = this._cameraTrack;
-    if (camera) stream.removeTrack(camera);
-    stream.addTrack(screen);
-    this._screenTrack = screen;
-    screen.enabled = !this.isVideoMuted;
-    // Text on a screen must stay sharp: lower the frame rate, not the resolution, under load.
-    if (!screen.contentHint) screen.contentHint = 'detail';
-    screen.addEventListener('ended', () => {
-      if (this._screenTrack === screen) this.stopScreenShare();
-    });
-    this.isScreenSharing = true;
+    const { camera, stream } = this._media.useScreen(screen, () => this.stopScreenShare());
     await Promise.all([...this._sessions.values()].map((s) => s.sendScreen(camera, screen, stream)));
     this._emit('onScreenShareStart');
   }
 
   async stopScreenShare() {
-    const screen = this._screenTrack;
+    const screen = this._media.screenTrack;
     if (!screen) return;
-    this._stopScreenTrack();
-    const camera = this._cameraTrack;
-    if (this._localStream && camera) this._localStream.addTrack(camera);
+    this._media.stopScreen();
+    const camera = this._media.restoreCamera();
     const tasks = [...this._sessions.values()].flatMap((s) => s.stopScreen(screen, camera));
     await Promise.all(tasks);
     this._emit('onScreenShareStop');
-  }
-
-  _stopScreenTrack() {
-    const screen = this._screenTrack;
-    if (!screen) return;
-    this._screenTrack = null;
-    this.isScreenSharing = false;
-    screen.stop();
-    if (this._localStream) this._localStream.removeTrack(screen);
   }
 
   // -- quality ------------------------------------------------------------------------------
@@ -768,7 +703,7 @@ export class WebRTCCall {
    * @returns {RecordingHandle | null}
    */
   startRecording(streamId, options = {}) {
-    const stream = streamId === 'local' ? this._localStream : this.getRemoteStream(streamId);
+    const stream = streamId === 'local' ? this._media.stream : this.getRemoteStream(streamId);
     return this._recordings.start(streamId, stream, options);
   }
 

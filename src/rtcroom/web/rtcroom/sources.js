@@ -94,3 +94,16 @@ export function isTrackSource(media) {
     typeof (/** @type {{getStream?: unknown}} */ (media).getStream) === 'function'
   );
 }
+
+/**
+ * The video track of a screen, window or tab the user picks; its audio is not sent.
+ * @param {DisplayMediaStreamOptions} options
+ * @returns {Promise<MediaStreamTrack>}
+ */
+export async function captureScreen(options) {
+  const display = await mediaDevices().getDisplayMedia(options);
+  const screen = display.getVideoTracks()[0];
+  for (const t of display.getAudioTracks()) t.stop(); // display audio is not sent
+  if (!screen) throw new Error('Failed to get screen video track');
+  return screen;
+}

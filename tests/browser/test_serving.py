@@ -9,12 +9,16 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from playwright.async_api import BrowserContext
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
 from tests.examples import load_example
+from rtcroom.webfiles import web_asset_names
 from tests.support import run_aiohttp, run_uvicorn
 
 from .harness import wait_for
@@ -42,6 +46,16 @@ async def test_examples_serve_the_shipped_client(example_url: str) -> None:
         assert response.headers["cache-control"] == "no-cache"
         again = await http.get("/rtcroom.js", headers={"if-none-match": response.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
+        # The modules rtcroom.js imports, next to it, and its types.
+        modules = [n for n in web_asset_names() if n.startswith("rtcroom/")]
+        assert "rtcroom/call.js" in modules
+        for name in [*modules, "rtcroom.d.ts"]:
+            response = await http.get(f"/{name}")
+            assert response.status_code == 200 and response.content == web_asset(name), name
+        missing = await http.get("/rtcroom/nope.js")
+        assert missing.status_code == 404
+        assert "no web file at '/rtcroom/nope.js'" in missing.text
+        assert "/rtcroom{path:path}" in missing.text
 
 
 async def test_a_call_through_the_example_app(browser: BrowserContext, example_url: str) -> None:
@@ -79,3 +93,33 @@ async def test_unknown_file_names_are_refused_clearly() -> None:
         with pytest.raises(ValueError, match=r"ships no web file 'rtcroom.min.js'.*rtcroom.js"):
             make("rtcroom.min.js")
     assert rtc_asgi.browser_client("rtcroom.d.ts").file.media_type.startswith("text/plain")
+
+
+@pytest.mark.parametrize("framework", ["starlette", "aiohttp"])
+async def test_the_client_loads_its_modules_under_any_prefix(
+    browser: BrowserContext, framework: str
+) -> None:
+    """Mounted under /static, rtcroom.js's relative imports (./rtcroom/*.js) still resolve."""
+    server: AbstractAsyncContextManager[int]
+    if framework == "starlette":
+        server = run_uvicorn(Starlette(routes=[Mount("/static", rtc_asgi.browser_client())]))
+    else:
+        app = web.Application()
+        app.router.add_get("/static/{path:.*}", rtc_aiohttp.browser_client())
+        server = run_aiohttp(app)
+    async with server as port:
+        page = await browser.new_page()
+        try:
+            await page.goto(f"http://127.0.0.1:{port}/static/rtcroom.d.ts")
+            exports = await page.evaluate(
+                "async () => Object.keys(await import('/static/rtcroom.js')).sort()"
+            )
+        finally:
+            await page.close()
+    assert exports == [
+        "CustomStreamSource",
+        "DisplayMediaSource",
+        "UserMediaSource",
+        "WebRTCCall",
+        "qualitySummary",
+    ]

@@ -17,8 +17,8 @@ from starlette.routing import Mount
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
-from tests.examples import load_example
 from rtcroom.webfiles import web_asset_names
+from tests.examples import load_example
 from tests.support import run_aiohttp, run_uvicorn
 
 from .harness import wait_for

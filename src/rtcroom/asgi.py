@@ -23,6 +23,7 @@ from .hub import (
     SignalingCallbacks,
     SignalingHub,
 )
+from .protocol import frame_bytes
 from .webfiles import WebFile
 
 Scope = MutableMapping[str, Any]
@@ -33,7 +34,8 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("rtcroom.asgi")
 
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
-"""Frames above this close the socket with 1009 (an extension: SDP is a few KiB)."""
+"""Frames above this many bytes (UTF-8) close the socket with 1009 (an extension: SDP is a
+few KiB)."""
 
 _NOT_WEBSOCKET = b"This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
 
@@ -78,7 +80,10 @@ class SignalingEndpoint:
                 kind = message["type"]
                 if kind == "websocket.receive":
                     text = message.get("text")
-                    size = len(text) if text is not None else len(message.get("bytes") or b"")
+                    if text is None:
+                        size = len(message.get("bytes") or b"")
+                    else:
+                        size = frame_bytes(text)
                     if size > limit:
                         log.warning("closing a socket that sent a %d-byte frame", size)
                         await conn.close(1009, f"frame larger than {limit} bytes")

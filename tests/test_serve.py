@@ -120,7 +120,8 @@ def test_rtcroom_serve_rejects_bad_options() -> None:
         (["--max-peers", "0"], "--max-peers must be at least 1"),
         (["--port", "99999"], "--port must be between 0 and 65535 (0 picks a free port)"),
         (["--port", "-1"], "--port must be between 0 and 65535"),
-        (["--redis-node-ttl", "nan"], "--redis-node-ttl must be a positive number of seconds"),
+        (["--redis-node-ttl", "nan"], "--redis-node-ttl must be positive, got nan"),
+        (["--redis-node-ttl", "inf"], "--redis-node-ttl must be a finite number of seconds"),
     ):
         done = run_rtcroom("serve", *args)
         assert done.returncode == 2, (args, done.stderr)

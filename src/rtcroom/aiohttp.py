@@ -66,7 +66,7 @@ class AiohttpSignalingHandler:
         if not ws.can_prepare(request).ok:
             return web.Response(
                 status=426,
-                text="This is an rtcroom signaling endpoint: connect with a WebSocket.\n",
+                text=asgi.NOT_WEBSOCKET,
                 headers={"Upgrade": "websocket"},
             )
         await ws.prepare(request)

@@ -37,7 +37,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 """Frames above this many bytes (UTF-8) close the socket with 1009 (an extension: SDP is a
 few KiB)."""
 
-_NOT_WEBSOCKET = b"This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
+NOT_WEBSOCKET = "This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
+"""The answer to a plain HTTP request on the signaling path (status 426)."""
 
 
 class _AsgiConnection:
@@ -111,7 +112,7 @@ async def _refuse_http(scope: Scope, send: Send) -> None:
             "headers": [(b"content-type", b"text/plain"), (b"upgrade", b"websocket")],
         }
     )
-    await send({"type": "http.response.body", "body": _NOT_WEBSOCKET})
+    await send({"type": "http.response.body", "body": NOT_WEBSOCKET.encode()})
 
 
 def webrtc(

@@ -39,8 +39,10 @@ def _option_problem(args: argparse.Namespace) -> str | None:
         return f"--path {args.path} is taken by the demo server itself; choose another path"
     if args.max_peers < 1:
         return f"--max-peers must be at least 1, got {args.max_peers}"
-    if not (args.redis_node_ttl > 0 and math.isfinite(args.redis_node_ttl)):
-        return f"--redis-node-ttl must be a positive number of seconds, got {args.redis_node_ttl}"
+    if not args.redis_node_ttl > 0:
+        return f"--redis-node-ttl must be positive, got {args.redis_node_ttl}"
+    if not math.isfinite(args.redis_node_ttl):
+        return f"--redis-node-ttl must be a finite number of seconds, got {args.redis_node_ttl}"
     return None
 
 

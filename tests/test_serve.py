@@ -116,6 +116,7 @@ async def test_rtcroom_serve_runs_the_protocol() -> None:
 def test_rtcroom_serve_rejects_bad_options() -> None:
     for args, message in (
         (["--path", "nope"], "--path must start with '/'"),
+        (["--path", "/rtc?x=1"], "--path is a plain URL path (no '?', '#', braces or spaces)"),
         (["--path", "/healthz"], "--path /healthz is taken by the demo server itself"),
         (["--max-peers", "0"], "--max-peers must be at least 1"),
         (["--port", "99999"], "--port must be between 0 and 65535 (0 picks a free port)"),

@@ -35,6 +35,8 @@ def _option_problem(args: argparse.Namespace) -> str | None:
         return f"--port must be between 0 and 65535 (0 picks a free port), got {args.port}"
     if not args.path.startswith("/"):
         return f"--path must start with '/', got {args.path!r}"
+    if any(c in args.path for c in "?#{}") or any(c.isspace() for c in args.path):
+        return f"--path is a plain URL path (no '?', '#', braces or spaces), got {args.path!r}"
     if args.path in reserved_paths():
         return f"--path {args.path} is taken by the demo server itself; choose another path"
     if args.max_peers < 1:
@@ -109,8 +111,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=port,
         ws="websockets-sansio",
         loop="auto",
-        # uvicorn logs every connection at info; that halves the join rate, so its lines
-        # (connections, requests, its own start and stop chatter) show only at debug.
+        # uvicorn logs every connection and request at info, which costs CPU on each one, so
+        # its lines (those, and its own start and stop chatter) show only at debug.
         log_level="warning" if args.log_level == "info" else args.log_level,
         lifespan="on",
     )

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from rtcroom import SignalingCallbacks
+from rtcroom import aiohttp as rtc_aiohttp
 
 from .support import SignalClient, join_room, signaling_server
 
@@ -269,6 +270,10 @@ async def test_invalid_options_raise_clear_errors() -> None:
 
     with pytest.raises(ValueError, match="max_peers must be a positive integer"):
         webrtc(max_peers=0)
+    with pytest.raises(ValueError, match="max_message_bytes must be a positive integer"):
+        webrtc(max_message_bytes=0)
+    with pytest.raises(ValueError, match="max_message_bytes must be a positive integer"):
+        rtc_aiohttp.webrtc(max_message_bytes=-1)
     with pytest.raises(TypeError, match="SignalingCallbacks"):
         webrtc(callbacks={"on_peer_join": print})  # type: ignore[arg-type]
 

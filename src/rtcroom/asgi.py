@@ -125,6 +125,10 @@ def webrtc(
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
 ) -> SignalingEndpoint:
     """A signaling endpoint with its own rooms (or those of ``hub``, to share them)."""
+    if not isinstance(max_message_bytes, int) or max_message_bytes < 1:
+        raise ValueError(
+            f"max_message_bytes must be a positive integer (bytes), got {max_message_bytes!r}"
+        )
     if hub is None:
         hub = SignalingHub(
             max_peers=max_peers,

@@ -39,6 +39,12 @@ def room_id_too_long(limit: int) -> str:
     return f"roomId too long (max {limit} characters)"
 
 
+def frame_bytes(text: str) -> int:
+    """A text frame's size on the wire (UTF-8), which is what size limits count on every
+    transport. ASCII (nearly every SDP) is answered without encoding."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 # --- client frames ---------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The standalone server and the README's examples, run as a user runs them."""
+"""The standalone server, `rtcroom serve`, run as a user runs it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import httpx
 import pytest
 import websockets
 
-from .support import SignalClient, join_room, run_aiohttp, run_uvicorn
+from .support import SignalClient, join_room
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,32 +198,3 @@ async def test_connections_are_logged_only_at_debug(level: str) -> None:
     else:
         assert per_connection == [] and "/healthz" not in output, output
         assert output.splitlines() == [served.announcement.rstrip("\n"), "rtcroom: stopped"]
-
-
-async def test_fastapi_example_from_the_readme() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.fastapi_app import app
-    finally:
-        sys.path.remove(str(ROOT))
-    async with run_uvicorn(app) as port:
-        a, b = await join_room(f"ws://127.0.0.1:{port}/api/call/signal", "fastapi", 2)
-        async with httpx.AsyncClient() as http:
-            rooms = (await http.get(f"http://127.0.0.1:{port}/rooms")).json()
-        assert rooms == {"fastapi": [a.peer_id, b.peer_id]}
-        await a.close()
-        await b.close()
-
-
-async def test_aiohttp_example_from_the_readme() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from examples.aiohttp_app import app
-    finally:
-        sys.path.remove(str(ROOT))
-    async with run_aiohttp(app) as port:
-        a, b = await join_room(f"ws://127.0.0.1:{port}/api/call/signal", "aio", 2)
-        await b.send({"t": "ice", "candidate": {"candidate": ""}})
-        assert await a.recv() == {"t": "ice", "from": b.peer_id, "candidate": {"candidate": ""}}
-        await a.close()
-        await b.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from .support import SignalClient, free_port, join_room, run_aiohttp, run_uvicorn
+from rtcroom.testing import ServeProcess
+
+from .support import SignalClient, join_room, run_aiohttp, run_uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,33 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @contextlib.asynccontextmanager
 async def rtcroom_serve(*args: str) -> AsyncIterator[tuple[int, str]]:
     """``rtcroom serve`` in a subprocess; yields its port and its first line of output."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rtcroom.cli",
-        "serve",
-        "--port",
-        str(port),
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    assert proc.stdout is not None
-    try:
-        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        async with httpx.AsyncClient() as http:
-            for _ in range(200):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.05)
-        yield port, first
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 20)
+    async with ServeProcess(*args) as server:
+        yield server.port, server.output().splitlines()[0]
 
 
 async def test_rtcroom_serve_runs_the_protocol() -> None:

@@ -9,6 +9,10 @@ it, ICE gathering offers exactly the addresses given.
 
 from __future__ import annotations
 
+from ._extras import require
+
+require("client", __name__, "aiortc")
+
 import contextlib
 import contextvars
 import ipaddress

@@ -13,6 +13,10 @@ and on return each process resubscribes and makes Redis hold exactly its peers a
 
 from __future__ import annotations
 
+from .._extras import require
+
+require("redis", __name__, "redis")
+
 import asyncio
 import contextlib
 import logging

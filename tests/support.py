@@ -18,8 +18,6 @@ from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom.asgi import webrtc
 from rtcroom.testing import free_port, run_uvicorn
 
-__all__ = ["free_port", "run_uvicorn"]  # shared with bench/, from rtcroom.testing
-
 SIGNAL_PATH = "/api/call/signal"
 TRANSPORTS = ["uvicorn", "aiohttp"]
 WAIT = 5.0  # upper bound for any single expected frame

@@ -61,15 +61,18 @@ def test_aioice_get_host_addresses_is_a_module_function_called_by_keyword() -> N
 # --- rtcroom/client/aiortc_fixes.py --------------------------------------------------------------
 
 
-def test_transceiver_internals_for_create_offer_rollback_and_sit_out_answer() -> None:
+async def test_transceiver_internals_for_create_offer_rollback_and_sit_out_answer() -> None:
     pc = RTCPeerConnection(rtc_configuration([]))
-    transceiver = pc.addTransceiver("video")
-    for name, fix in (
-        ("_codecs", "create_offer (keep negotiated payload types in a re-offer)"),
-        ("_headerExtensions", "create_offer (keep negotiated header extension ids)"),
-        ("_offerDirection", "sit_out_answer (leave unmentioned transceivers out of an answer)"),
-    ):
-        assert_internal(transceiver, name, f"rtcroom.client.aiortc_fixes.{fix}")
+    try:
+        transceiver = pc.addTransceiver("video")
+        for name, fix in (
+            ("_codecs", "create_offer (keep negotiated payload types in a re-offer)"),
+            ("_headerExtensions", "create_offer (keep negotiated header extension ids)"),
+            ("_offerDirection", "sit_out_answer (leave unmentioned transceivers out of an answer)"),
+        ):
+            assert_internal(transceiver, name, f"rtcroom.client.aiortc_fixes.{fix}")
+    finally:
+        await pc.close()
     used_by = "rtcroom.client.aiortc_fixes.rollback (SDP rollback in glare)"
     assert parameters(assert_internal(RTCRtpTransceiver, "_set_mid", used_by)) == ["mid"]
     assert parameters(assert_internal(RTCRtpTransceiver, "_set_mline_index", used_by)) == ["idx"]

@@ -40,9 +40,8 @@ from typing import Any
 import orjson
 import websockets
 
-from processes import checkout_env, cpu_seconds, free_port, serve_command
+from rtcroom.testing import ServeProcess, cpu_seconds, free_port
 
-PATH = "/api/call/signal"
 CANDIDATE = {
     "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host generation 0",
     "sdpMid": "0",
@@ -164,13 +163,9 @@ def serve_with_redis_py(argv: list[str]) -> int:
 # --- the load ---------------------------------------------------------------------------------
 
 
-def start_server(link: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:
-    command = serve_command(port, "--redis", redis_url)
-    if link == "redis-py":
-        command = [sys.executable, __file__, "--serve-with-redis-py", *command[3:]]
-    return subprocess.Popen(
-        command, env=checkout_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def start_server(link: str, redis_url: str) -> ServeProcess:
+    launcher = [sys.executable, __file__, "--serve-with-redis-py"] if link == "redis-py" else None
+    return ServeProcess("--redis", redis_url, launcher=launcher)
 
 
 def start_redis(port: int) -> subprocess.Popen[bytes]:
@@ -261,16 +256,15 @@ async def main(args: argparse.Namespace) -> None:
     redis_port = free_port()
     redis = start_redis(redis_port)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    procs: dict[str, list[subprocess.Popen[bytes]]] = {}
+    procs: dict[str, list[ServeProcess]] = {}
     urls: dict[str, tuple[str, str]] = {}
     try:
         await wait_port(redis_port)
         for link in LINKS:
-            ports = [free_port(), free_port()]
-            procs[link] = [start_server(link, redis_url, port) for port in ports]
-            for port in ports:
-                await wait_port(port)
-            urls[link] = (f"ws://127.0.0.1:{ports[0]}{PATH}", f"ws://127.0.0.1:{ports[1]}{PATH}")
+            procs[link] = [start_server(link, redis_url) for _ in range(2)]
+            for proc in procs[link]:
+                await proc.wait_ready()
+            urls[link] = (procs[link][0].url, procs[link][1].url)
         await asyncio.sleep(1.0)
         samples: dict[str, list[Sample]] = {link: [] for link in LINKS}
         for link in LINKS:  # warm up both
@@ -293,8 +287,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for group in procs.values():
             for p in group:
-                p.terminate()
-                p.wait(10)
+                p.close()
         redis.terminate()
         redis.wait(10)
     print(

@@ -5,26 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
-import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
+from rtcroom.testing import ServeProcess, this_rtcroom_env
+
 from .support import SignalClient, join_room
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-SERVE_ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+SERVE_ENV = this_rtcroom_env()
 
 
 def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,62 +38,22 @@ def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@dataclass
-class ServeProcess:
-    """A running ``rtcroom serve``: its announced port and line, and a way to stop it."""
-
-    proc: asyncio.subprocess.Process
-    port: int
-    announcement: str
-    printed: str
-
-    async def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        """Send ``sig``; the exit status and everything it printed (stdout and stderr)."""
-        assert self.proc.stdout is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        rest = await asyncio.wait_for(self.proc.stdout.read(), 20)
-        status = await asyncio.wait_for(self.proc.wait(), 20)
-        return status, self.printed + rest.decode()
-
-
 @contextlib.asynccontextmanager
 async def rtcroom_serve(*args: str) -> AsyncIterator[ServeProcess]:
-    """``rtcroom serve --port 0`` in a subprocess, once it has announced the port it bound."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rtcroom.cli",
-        "serve",
-        "--port",
-        "0",
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=SERVE_ENV,
-    )
-    assert proc.stdout is not None
-    try:
-        printed = ""
-        for _ in range(50):  # at --log-level debug, uvicorn's start-up lines come first
-            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-            printed += line
-            found = re.match(r"rtcroom: serving on http://127\.0\.0\.1:(\d+)/", line)
-            if found or not line:
-                break
-        assert found, f"rtcroom serve did not announce its port: {printed!r}"
-        yield ServeProcess(proc, int(found.group(1)), line, printed)
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), 20)
+    """``rtcroom serve`` in a subprocess at the default log level, once it is ready."""
+    async with ServeProcess(*args, log_level="info") as served:
+        yield served
+
+
+def announcement(served: ServeProcess) -> str:
+    return served.output().splitlines()[0]
 
 
 async def test_rtcroom_serve_runs_the_protocol() -> None:
     async with rtcroom_serve("--max-peers", "3", "--path", "/rtc") as served:
         port = served.port
         assert port != 0
-        assert f"ws://127.0.0.1:{port}/rtc" in served.announcement
+        assert f"ws://127.0.0.1:{port}/rtc" in announcement(served)
         url = f"ws://127.0.0.1:{port}/rtc"
         a, b, c = await join_room(url, "standalone", 3)
         d = await SignalClient.connect(url)
@@ -146,7 +105,8 @@ def test_a_port_in_use_is_reported_in_one_line_before_any_announcement() -> None
 async def test_rtcroom_serve_stops_quietly_with_status_0(sig: int) -> None:
     async with rtcroom_serve() as served:
         a, b = await join_room(f"ws://127.0.0.1:{served.port}/api/call/signal", "bye", 2)
-        status, output = await served.stop(sig)
+        status = await served.send_signal(sig)
+        output = served.output()
         for client in (a, b):  # the server closed them on its way out
             await asyncio.wait_for(client.ws.wait_closed(), 5)
     assert status == 0, output
@@ -164,7 +124,8 @@ async def test_a_websocket_to_another_path_is_told_the_signaling_path() -> None:
     async with rtcroom_serve("--path", "/rtc") as served:
         with pytest.raises(websockets.InvalidStatus) as refused:
             await websockets.connect(f"ws://127.0.0.1:{served.port}/api/call/signal")
-        _, output = await served.stop()
+        await served.send_signal()
+        output = served.output()
     response = refused.value.response
     assert response.status_code == 404
     assert (
@@ -188,7 +149,9 @@ async def test_connections_are_logged_only_at_debug(level: str) -> None:
             await client.close()
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{served.port}/healthz")).status_code == 200
-        _, output = await served.stop()
+        first_line = announcement(served)
+        await served.send_signal()
+        output = served.output()
     per_connection = [
         line for line in output.splitlines() if '"WebSocket /api/call/signal"' in line
     ]
@@ -197,4 +160,4 @@ async def test_connections_are_logged_only_at_debug(level: str) -> None:
         assert "GET /healthz" in output
     else:
         assert per_connection == [] and "/healthz" not in output, output
-        assert output.splitlines() == [served.announcement.rstrip("\n"), "rtcroom: stopped"]
+        assert output.splitlines() == [first_line, "rtcroom: stopped"]

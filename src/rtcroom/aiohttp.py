@@ -7,6 +7,10 @@ app.router.add_get("/rtcroom{path:.*}", browser_client())
 
 from __future__ import annotations
 
+from ._extras import require
+
+require("aiohttp", __name__, "aiohttp")
+
 import asyncio
 import inspect
 import logging

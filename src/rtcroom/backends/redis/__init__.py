@@ -16,6 +16,10 @@ import secrets
 import socket
 from typing import Final
 
+from ..._extras import require
+
+require("redis", __name__, "redis")
+
 from ... import protocol
 from ..base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
 from .address import URL_EXAMPLE, RedisAddress

@@ -44,6 +44,7 @@ from .errors import (
     CallEndedError,
     CallError,
     ConnectionTimeoutError,
+    JoinRefusedError,
     NotConnectedError,
     ReconnectFailedError,
     RoomFullError,
@@ -153,6 +154,7 @@ class WebRTCCall(CallMedia):
         self._generation = 0
         self._attempts = 0
         self._joined: asyncio.Future[None] | None = None
+        self._join_pending = False  # a `join` is out and neither `joined` nor `error` came back
         self._idle_error: CallError | None = None
         self._timeout_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -203,7 +205,8 @@ class WebRTCCall(CallMedia):
         """Open the signaling socket and join the room; returns once the server said
         ``joined`` (peers may still be negotiating: see :meth:`wait_connected`).
 
-        Raises :class:`RoomFullError`, :class:`SignalingConnectionError`,
+        Raises :class:`RoomFullError` or :class:`JoinRefusedError` (the server's reason),
+        :class:`SignalingConnectionError`,
         :class:`ConnectionTimeoutError`, or :class:`CallEndedError` if ``hangup()`` came first.
         Calling it while a connect is under way waits for that one.
         """
@@ -353,6 +356,7 @@ class WebRTCCall(CallMedia):
         sessions = list(self._sessions.values())
         self._sessions.clear()
         self.peer_id = None
+        self._join_pending = False
         if error is not None:
             self._idle_error = error
         self._set_state(CallState.IDLE, reason)
@@ -407,6 +411,7 @@ class WebRTCCall(CallMedia):
             await channel.close()
             raise self._ended_error()
         self._set_state(CallState.SIGNALING, reasons.WEBSOCKET_OPENED)
+        self._join_pending = True
         await channel.send({"t": "join", "roomId": self.room_id})
 
     async def _send_signal(self, kind: str, to: str, payload: dict[str, Any]) -> None:
@@ -422,6 +427,7 @@ class WebRTCCall(CallMedia):
             # Only a completed join proves the server is back: a server that accepts sockets
             # and drops them at once must still run out of attempts (Agentuity resets on open).
             self._attempts = 0
+            self._join_pending = False
             self.peer_id = str(msg.get("peerId"))
             peers = msg.get("peers")
             for remote in peers if isinstance(peers, list) else []:
@@ -451,20 +457,39 @@ class WebRTCCall(CallMedia):
             self._on_server_error(str(msg.get("message")))
 
     def _on_server_error(self, message: str) -> None:
+        if not self._join_pending:
+            self.emit(ErrorEvent(SignalingError(message), self._state))
+            return
+        # The answer to our `join`: nobody was registered, and waiting changes nothing.
+        # (Agentuity's client stays in `signaling` forever here; we end the call.)
+        self._join_pending = False
+        room = _short(self.room_id)
         if message.startswith(_ROOM_FULL_PREFIX):
-            error: SignalingError = RoomFullError(
-                f"{message}: room {self.room_id!r} has no free slot (the server's max_peers)"
+            error: JoinRefusedError = RoomFullError(
+                f"{message}: room {room} has no free slot (the server's max_peers)"
             )
             self.emit(ErrorEvent(error, self._state))
-            # Agentuity's client stays in `signaling` forever here; we end the call.
             self._spawn(self._end(reasons.ROOM_FULL, error))
             return
-        self.emit(ErrorEvent(SignalingError(message), self._state))
+        error = JoinRefusedError(
+            f"{message}: the signaling server at {self.signal_url} refused to join room {room}"
+        )
+        self.emit(ErrorEvent(error, self._state))
+        if self._joined is not None and not self._joined.done():
+            self._spawn(self._end(reasons.JOIN_REFUSED, error))
+            return
+        # Rejoining after a dropped socket: a refusal is one failed attempt (e.g. "Rooms
+        # temporarily unavailable" while the server's Redis restarts); the backoff retries.
+        channel, self._signaling = self._signaling, None
+        if channel is not None:
+            self._spawn(channel.close())
+        self._signaling_lost(reasons.JOIN_REFUSED)
 
     def _signaling_lost(self, cause: str) -> None:
         """The socket dropped. Today: drop the peer connections and rejoin as a new peer.
         (A resume extension would keep ``_sessions`` here and rejoin with the old id.)"""
         self._signaling = None
+        self._join_pending = False
         for session in self._sessions.values():
             self._spawn(session.close())
         self._sessions.clear()
@@ -690,6 +715,12 @@ class WebRTCCall(CallMedia):
             except InvalidStateError as exc:  # closed between the check and the send
                 self.emit(DataChannelErrorEvent(session.remote_id, label, exc))
         return sent
+
+
+def _short(room_id: str, limit: int = 60) -> str:
+    """A room id for a message: a 5000-character id must not flood the log."""
+    text = repr(room_id)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(room_id)} characters)"
 
 
 def _as_text(data: str) -> str:

@@ -20,7 +20,12 @@ class SignalingError(CallError):
         self.message = message
 
 
-class RoomFullError(SignalingError):
+class JoinRefusedError(SignalingError):
+    """The signaling server answered the ``join`` with an ``error`` frame (room id too long,
+    rooms unavailable, a token refused, ...): ``message`` is its reason; nobody was registered."""
+
+
+class RoomFullError(JoinRefusedError):
     """The room already holds ``max_peers`` members; nobody was registered."""
 
 

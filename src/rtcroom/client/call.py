@@ -39,6 +39,7 @@ from .channels import (
     as_config,
     wait_buffered_low,
 )
+from .diagnosis import short_repr, why_not_connected
 from .errors import (
     BufferFullError,
     CallEndedError,
@@ -265,14 +266,22 @@ class WebRTCCall(CallMedia):
 
     async def wait_connected(self, peers: int = 1, timeout: float | None = None) -> None:
         """Wait until ``peers`` remote peers are connected (ICE up and every channel of
-        ``data_channels`` open). ``TimeoutError`` after ``timeout`` s; :class:`CallEndedError`
-        if the call goes idle meanwhile."""
+        ``data_channels`` open). :class:`ConnectionTimeoutError` (a ``TimeoutError``) after
+        ``timeout`` s, saying what is missing; :class:`CallEndedError` if the call goes idle
+        meanwhile."""
         labels = [config.label for config in self.data_channels]
 
         def ready() -> bool:
             return sum(s.is_ready(labels) for s in self._sessions.values()) >= peers
 
-        await self._wait(ready, timeout)
+        try:
+            await self._wait(ready, timeout)
+        except TimeoutError:
+            done = sum(s.is_ready(labels) for s in self._sessions.values())
+            why = why_not_connected(self.room_id, self._sessions, labels, peers=peers)
+            raise ConnectionTimeoutError(
+                f"wait_connected: {done} of {peers} peer(s) connected after {timeout:g} s: {why}"
+            ) from None
 
     async def _wait(self, predicate: Callable[[], bool], timeout: float | None) -> None:
         if self._state == CallState.IDLE:
@@ -339,9 +348,11 @@ class WebRTCCall(CallMedia):
         ):
             return
         self._timeout_task = None  # we are it: _end must not cancel us
+        labels = [config.label for config in self.data_channels]
         error = ConnectionTimeoutError(
             f"WebRTC connection timed out: not connected within connection_timeout="
-            f"{self.connection_timeout:g} s"
+            f"{self.connection_timeout:g} s: "
+            f"{why_not_connected(self.room_id, self._sessions, labels)}"
         )
         self.emit(ErrorEvent(error, self._state))
         await self._end(reasons.CONNECTION_TIMEOUT, error)
@@ -463,7 +474,7 @@ class WebRTCCall(CallMedia):
         # The answer to our `join`: nobody was registered, and waiting changes nothing.
         # (Agentuity's client stays in `signaling` forever here; we end the call.)
         self._join_pending = False
-        room = _short(self.room_id)
+        room = short_repr(self.room_id)
         if message.startswith(_ROOM_FULL_PREFIX):
             error: JoinRefusedError = RoomFullError(
                 f"{message}: room {room} has no free slot (the server's max_peers)"
@@ -715,12 +726,6 @@ class WebRTCCall(CallMedia):
             except InvalidStateError as exc:  # closed between the check and the send
                 self.emit(DataChannelErrorEvent(session.remote_id, label, exc))
         return sent
-
-
-def _short(room_id: str, limit: int = 60) -> str:
-    """A room id for a message: a 5000-character id must not flood the log."""
-    text = repr(room_id)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(room_id)} characters)"
 
 
 def _as_text(data: str) -> str:

@@ -34,7 +34,8 @@ class SignalingConnectionError(CallError):
 
 
 class ConnectionTimeoutError(CallError, TimeoutError):
-    """``connection_timeout`` ran out while connecting or negotiating."""
+    """``connection_timeout`` (or ``wait_connected``'s timeout) ran out before the connection
+    was up; the message says what was missing (no other peer, no ICE path, a closed channel)."""
 
 
 class ReconnectFailedError(CallError):

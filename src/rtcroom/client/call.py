@@ -30,6 +30,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.exceptions import InvalidStateError
 
 from .. import ice
+from . import inbound
 from . import state as reasons
 from .channels import (
     DEFAULT_LOW_WATER_MARK,
@@ -45,7 +46,9 @@ from .errors import (
     CallEndedError,
     CallError,
     ConnectionTimeoutError,
+    InvalidSignalError,
     JoinRefusedError,
+    NegotiationError,
     NotConnectedError,
     ReconnectFailedError,
     RoomFullError,
@@ -396,9 +399,9 @@ class WebRTCCall(CallMedia):
     async def _open_signaling(self, gen: int) -> None:
         channel: SignalingChannel
 
-        def on_message(msg: dict[str, Any]) -> None:
+        def on_message(raw: str | bytes) -> None:
             if gen == self._generation and channel is self._signaling:
-                self._on_signal(msg)
+                self._on_signal(raw)
 
         def on_closed(error: BaseException | None) -> None:
             if gen == self._generation and channel is self._signaling:
@@ -432,40 +435,64 @@ class WebRTCCall(CallMedia):
         key = "description" if kind == "sdp" else "candidate"
         await channel.send({"t": kind, "from": self.peer_id, "to": to, key: payload})
 
-    def _on_signal(self, msg: dict[str, Any]) -> None:
-        t = msg.get("t")
-        if t == "joined":
-            # Only a completed join proves the server is back: a server that accepts sockets
-            # and drops them at once must still run out of attempts (Agentuity resets on open).
-            self._attempts = 0
-            self._join_pending = False
-            self.peer_id = str(msg.get("peerId"))
-            peers = msg.get("peers")
-            for remote in peers if isinstance(peers, list) else []:
-                self._create_session(str(remote), offerer=True)
-            if self._joined is not None and not self._joined.done():
-                self._joined.set_result(None)
-        elif t == "peer-joined":
-            remote = str(msg.get("peerId"))
-            self.emit(PeerJoinedEvent(remote))
-            self._create_session(remote, offerer=False)
-        elif t == "peer-left":
-            remote = str(msg.get("peerId"))
-            self.emit(PeerLeftEvent(remote))
-            session = self._sessions.pop(remote, None)
+    def _on_signal(self, raw: str | bytes) -> None:
+        try:
+            frame = inbound.parse(raw, self.peer_id)
+        except (InvalidSignalError, NegotiationError) as error:
+            self._reject(error)
+            return
+        if isinstance(frame, inbound.Joined):
+            self._on_joined(frame)
+        elif isinstance(frame, inbound.PeerJoined):
+            self.emit(PeerJoinedEvent(frame.peer_id))
+            self._create_session(frame.peer_id, offerer=False)
+        elif isinstance(frame, inbound.PeerLeft):
+            self.emit(PeerLeftEvent(frame.peer_id))
+            session = self._sessions.pop(frame.peer_id, None)
             if session is not None:
                 self._spawn(session.close())
             self._sessions_changed()
-        elif t == "sdp":
-            sender = str(msg.get("from"))
-            session = self._sessions.get(sender) or self._create_session(sender, offerer=False)
-            session.handle_sdp(msg.get("description"))
-        elif t == "ice":
-            session = self._sessions.get(str(msg.get("from")))
+        elif isinstance(frame, inbound.Description):
+            session = self._sessions.get(frame.sender)
+            if session is None and frame.type == "offer":
+                session = self._create_session(frame.sender, offerer=False)
+            if session is None:
+                self._reject(
+                    InvalidSignalError(
+                        f"dropped an answer from peer {frame.sender}: no connection with it "
+                        "(we made it no offer)",
+                        frame.sender,
+                    )
+                )
+                return
+            session.handle_sdp(frame)
+        elif isinstance(frame, inbound.Candidate):
+            session = self._sessions.get(frame.sender)
             if session is not None:
-                session.handle_ice(msg.get("candidate"))
-        elif t == "error":
-            self._on_server_error(str(msg.get("message")))
+                session.handle_ice(frame)
+        elif isinstance(frame, inbound.ServerError):
+            self._on_server_error(frame.message)
+        else:
+            log.debug("ignored a %r frame (unknown to this client)", frame.t)
+
+    def _on_joined(self, frame: inbound.Joined) -> None:
+        if not self._join_pending:
+            self._reject(InvalidSignalError("dropped a 'joined' that answers no join of ours"))
+            return
+        # Only a completed join proves the server is back: a server that accepts sockets and
+        # drops them at once must still run out of attempts (Agentuity resets on open).
+        self._attempts = 0
+        self._join_pending = False
+        self.peer_id = frame.peer_id
+        for remote in frame.peers:
+            self._create_session(remote, offerer=True)
+        if self._joined is not None and not self._joined.done():
+            self._joined.set_result(None)
+
+    def _reject(self, error: CallError) -> None:
+        """A frame that breaks the protocol: dropped, reported, and the call carries on."""
+        log.warning("%s", error)
+        self.emit(ErrorEvent(error, self._state))
 
     def _on_server_error(self, message: str) -> None:
         if not self._join_pending:

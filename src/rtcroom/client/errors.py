@@ -25,6 +25,16 @@ class JoinRefusedError(SignalingError):
     rooms unavailable, a token refused, ...): ``message`` is its reason; nobody was registered."""
 
 
+class InvalidSignalError(CallError):
+    """The signaling server sent a frame that breaks the protocol (wrong shape or type, an
+    oversized SDP, a malformed peer id); it was dropped. ``peer_id`` names the peer it claimed
+    to come from, if any."""
+
+    def __init__(self, message: str, peer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.peer_id = peer_id
+
+
 class RoomFullError(JoinRefusedError):
     """The room already holds ``max_peers`` members; nobody was registered."""
 
@@ -64,4 +74,9 @@ class BufferFullError(CallError):
 
 
 class NegotiationError(CallError):
-    """An offer/answer exchange with one peer failed or did not finish in time."""
+    """An offer/answer exchange with one peer failed or did not finish in time, or the peer's
+    SDP is not valid. ``peer_id`` names that peer (None if unknown)."""
+
+    def __init__(self, message: str, peer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.peer_id = peer_id

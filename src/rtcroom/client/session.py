@@ -35,7 +35,7 @@ from ..media.ping import is_ping_channel
 from . import aiortc_fixes
 from . import state as reasons
 from .channels import DataChannelConfig, decode
-from .errors import NegotiationError
+from .errors import CallError, NegotiationError
 from .events import (
     DataChannelCloseEvent,
     DataChannelMessageEvent,
@@ -44,6 +44,7 @@ from .events import (
     NegotiationCompleteEvent,
     TrackAddedEvent,
 )
+from .inbound import Candidate, Description
 from .tuning import grow_receive_buffers
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class PeerSession:
         self._call = call
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._pending_candidates: list[dict[str, Any]] = []
+        self._pending_candidates: list[Candidate] = []
         self._offer_wanted = False
         self._waiting: list[asyncio.Future[None]] = []  # renegotiate() calls not yet offered
         self._inflight: list[asyncio.Future[None]] = []  # ... whose offer awaits its answer
@@ -110,7 +111,9 @@ class PeerSession:
         self.closed = True
         for fut in self._waiting + self._inflight:
             if not fut.done():
-                fut.set_exception(NegotiationError(f"peer {self.remote_id} is gone"))
+                fut.set_exception(
+                    NegotiationError(f"peer {self.remote_id} is gone", self.remote_id)
+                )
                 fut.exception()  # retrieved: nobody may be waiting
         for task in list(self._media_starters):
             task.cancel()
@@ -139,10 +142,10 @@ class PeerSession:
 
     # --- signaling input (called in arrival order) ---------------------------------------------
 
-    def handle_sdp(self, description: Any) -> None:
+    def handle_sdp(self, description: Description) -> None:
         self._inbox.put_nowait(("sdp", description))
 
-    def handle_ice(self, candidate: Any) -> None:
+    def handle_ice(self, candidate: Candidate) -> None:
         self._inbox.put_nowait(("ice", candidate))
 
     async def renegotiate(self, timeout: float | None = None) -> None:
@@ -150,7 +153,9 @@ class PeerSession:
         after ``timeout``, default the call's ``connection_timeout``). Use it after adding a
         track or when a peer must learn of new m-lines."""
         if self.closed:
-            raise NegotiationError(f"peer {self.remote_id} is gone; cannot renegotiate")
+            raise NegotiationError(
+                f"peer {self.remote_id} is gone; cannot renegotiate", self.remote_id
+            )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(fut)
         self._offer_wanted = True
@@ -160,7 +165,8 @@ class PeerSession:
             await asyncio.wait_for(asyncio.shield(fut), limit)
         except TimeoutError:
             raise NegotiationError(
-                f"renegotiation with peer {self.remote_id} got no answer within {limit:g} s"
+                f"renegotiation with peer {self.remote_id} got no answer within {limit:g} s",
+                self.remote_id,
             ) from None
 
     # --- the worker --------------------------------------------------------------------------
@@ -180,6 +186,14 @@ class PeerSession:
             except Exception as exc:
                 if self.closed:
                     return
+                if not isinstance(exc, CallError):
+                    error = NegotiationError(
+                        f"negotiation with peer {self.remote_id} failed: "
+                        f"{type(exc).__name__}: {exc}",
+                        self.remote_id,
+                    )
+                    error.__cause__ = exc
+                    exc = error
                 self._call._session_failed(self, exc)
                 return
 
@@ -205,7 +219,8 @@ class PeerSession:
         except TimeoutError:
             raise NegotiationError(
                 f"ICE gathering for peer {self.remote_id} did not finish within {limit:g} s "
-                "(ice_gathering_timeout); check ice_servers and ice_host_addresses"
+                "(ice_gathering_timeout); check ice_servers and ice_host_addresses",
+                self.remote_id,
             ) from None
         grow_receive_buffers(self.pc, self._call.udp_receive_buffer)
 
@@ -213,16 +228,20 @@ class PeerSession:
         local = self.pc.localDescription
         await self._call._send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
 
-    async def _apply_description(self, description: Any) -> None:
-        kind = description.get("type") if isinstance(description, dict) else None
-        sdp = description.get("sdp") if isinstance(description, dict) else None
-        if kind not in ("offer", "answer") or not isinstance(sdp, str):
-            log.warning("ignored an SDP from %s that is not an offer or answer", self.remote_id)
-            return
-        if kind == "offer":
-            await self._apply_offer(sdp)
-        else:
-            await self._apply_answer(sdp)
+    async def _apply_description(self, description: Description) -> None:
+        try:
+            if description.type == "offer":
+                await self._apply_offer(description.sdp)
+            else:
+                await self._apply_answer(description.sdp)
+        except (CallError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # aiortc refusing what the peer sent
+            raise NegotiationError(
+                f"could not apply the {description.type} from peer {self.remote_id}: "
+                f"{type(exc).__name__}: {str(exc) or 'malformed SDP'}",
+                self.remote_id,
+            ) from exc
 
     async def _apply_offer(self, sdp: str) -> None:
         collision = self.pc.signalingState != "stable"
@@ -292,11 +311,8 @@ class PeerSession:
             self._offer_wanted = True
             await self._make_offer()
 
-    async def _apply_candidate(self, candidate: Any) -> None:
-        if not isinstance(candidate, dict):
-            return
-        text = candidate.get("candidate")
-        if not text or not isinstance(text, str):
+    async def _apply_candidate(self, candidate: Candidate) -> None:
+        if not candidate.candidate:
             return  # "" is end-of-candidates: nothing to feed the ICE agent
         if self.pc.remoteDescription is None:
             if len(self._pending_candidates) < MAX_PENDING_CANDIDATES:
@@ -309,11 +325,11 @@ class PeerSession:
         for candidate in pending:
             await self._add_candidate(candidate)
 
-    async def _add_candidate(self, candidate: dict[str, Any]) -> None:
+    async def _add_candidate(self, candidate: Candidate) -> None:
         try:
-            parsed = candidate_from_sdp(str(candidate["candidate"]).removeprefix("candidate:"))
-            parsed.sdpMid = candidate.get("sdpMid")
-            parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+            parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
+            parsed.sdpMid = candidate.sdp_mid
+            parsed.sdpMLineIndex = candidate.sdp_mline_index
             await self.pc.addIceCandidate(parsed)
         except Exception as exc:
             level = logging.DEBUG if self._ignoring_offer else logging.WARNING
@@ -329,7 +345,10 @@ class PeerSession:
         self._call.emit(IceStateChangeEvent(self.remote_id, state))
         if state == "failed":
             self._call._session_failed(
-                self, NegotiationError(f"ICE connection failed for peer {self.remote_id}")
+                self,
+                NegotiationError(
+                    f"ICE connection failed for peer {self.remote_id}", self.remote_id
+                ),
             )
         else:
             self._call._sessions_changed()

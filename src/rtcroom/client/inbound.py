@@ -110,6 +110,10 @@ def parse(raw: str | bytes, own_id: str | None) -> ServerFrame:
         return Joined(peer_id, tuple(dict.fromkeys(p for p in listed if p != peer_id)))
     if t in ("peer-joined", "peer-left"):
         peer_id = _peer_id(msg, "peerId", t)
+        if own_id is None:
+            raise InvalidSignalError(
+                f"dropped '{t}' for peer {peer_id}: it came before we joined a room", peer_id
+            )
         if peer_id == own_id:
             raise InvalidSignalError(f"dropped '{t}' that names our own peer id {peer_id}", peer_id)
         return PeerJoined(peer_id) if t == "peer-joined" else PeerLeft(peer_id)

@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -37,6 +38,7 @@ from . import state as reasons
 from .channels import DataChannelConfig, decode
 from .errors import CallError, NegotiationError
 from .events import (
+    CallEvent,
     DataChannelCloseEvent,
     DataChannelMessageEvent,
     DataChannelOpenEvent,
@@ -45,11 +47,9 @@ from .events import (
     TrackAddedEvent,
 )
 from .inbound import Candidate, Description
+from .settings import SessionSettings
+from .tracks import LocalTracks
 from .tuning import grow_receive_buffers
-
-if TYPE_CHECKING:
-    from .call import WebRTCCall
-    from .tracks import LocalTracks
 
 log = logging.getLogger("rtcroom.client.session")
 
@@ -59,16 +59,46 @@ ICE_CONNECTED = ("connected", "completed")
 _Item = tuple[str, Any]
 
 
+class SessionOwner(Protocol):
+    """What a :class:`PeerSession` tells the one that owns it (the call's peer mesh)."""
+
+    def send_signal(self, kind: str, to: str, payload: dict[str, Any]) -> Awaitable[None]:
+        """Send an ``sdp`` or ``ice`` frame to the remote peer through signaling."""
+
+    def emit(self, event: CallEvent) -> None:
+        """Report an event to the call's listeners."""
+
+    def negotiation_started(self, session: PeerSession, reason: str) -> None:
+        """An offer is being made or a remote description applied."""
+
+    def session_changed(self, session: PeerSession) -> None:
+        """ICE or a data channel of this session changed state."""
+
+    def session_failed(self, session: PeerSession, error: CallError) -> None:
+        """The connection to this peer is beyond repair; the owner drops it."""
+
+    def label_seen(self, label: str) -> None:
+        """A data channel with this label exists now (ours or the peer's)."""
+
+
 class PeerSession:
     """The call's link to one remote peer. ``pc`` is the ``aiortc.RTCPeerConnection``."""
 
-    def __init__(self, call: WebRTCCall, remote_id: str, pc: RTCPeerConnection, polite: bool):
+    def __init__(
+        self,
+        owner: SessionOwner,
+        remote_id: str,
+        pc: RTCPeerConnection,
+        polite: bool,
+        settings: SessionSettings,
+    ) -> None:
         self.remote_id = remote_id
         self.pc = pc
         self.polite = polite
         self.channels: dict[str, RTCDataChannel] = {}
         self.closed = False
-        self._call = call
+        self._owner = owner
+        self._settings = settings
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._pending_candidates: list[Candidate] = []
@@ -90,14 +120,12 @@ class PeerSession:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(
-        self, *, offerer: bool, channels: list[DataChannelConfig], tracks: LocalTracks | None
-    ) -> None:
+    def start(self, *, offerer: bool, tracks: LocalTracks | None) -> None:
         """Add local tracks, create data channels (offerer only) and, as the offerer, offer."""
         if offerer:
             if tracks is not None:
                 tracks.add_to(self.pc)
-            for config in channels:
+            for config in self._settings.data_channels:
                 self._register_channel(config.create_on(self.pc))
             self._offer_wanted = True
             self._inbox.put_nowait(("offer", None))
@@ -160,7 +188,7 @@ class PeerSession:
         self._waiting.append(fut)
         self._offer_wanted = True
         self._inbox.put_nowait(("offer", None))
-        limit = self._call.connection_timeout if timeout is None else timeout
+        limit = self._settings.negotiation_timeout if timeout is None else timeout
         try:
             await asyncio.wait_for(asyncio.shield(fut), limit)
         except TimeoutError:
@@ -194,7 +222,7 @@ class PeerSession:
                     )
                     error.__cause__ = exc
                     exc = error
-                self._call._session_failed(self, exc)
+                self._owner.session_failed(self, exc)
                 return
 
     async def _make_offer(self) -> None:
@@ -205,15 +233,15 @@ class PeerSession:
         self._offer_wanted = False
         self._inflight.extend(self._waiting)
         self._waiting.clear()
-        self._call._negotiation_starting(self, reasons.CREATING_OFFER)
+        self._owner.negotiation_started(self, reasons.CREATING_OFFER)
         self._renegotiating = self._was_connected
-        with ice.host_addresses(self._call.ice_host_addresses):
+        with ice.host_addresses(self._settings.ice_host_addresses):
             offer = await aiortc_fixes.create_offer(self.pc)
             await self._set_local(offer)
         await self._send_local_description()
 
     async def _set_local(self, description: RTCSessionDescription) -> None:
-        limit = self._call.ice_gathering_timeout
+        limit = self._settings.ice_gathering_timeout
         try:
             await asyncio.wait_for(self.pc.setLocalDescription(description), limit)
         except TimeoutError:
@@ -222,11 +250,11 @@ class PeerSession:
                 "(ice_gathering_timeout); check ice_servers and ice_host_addresses",
                 self.remote_id,
             ) from None
-        grow_receive_buffers(self.pc, self._call.udp_receive_buffer)
+        grow_receive_buffers(self.pc, self._settings.udp_receive_buffer)
 
     async def _send_local_description(self) -> None:
         local = self.pc.localDescription
-        await self._call._send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
+        await self._owner.send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
 
     async def _apply_description(self, description: Description) -> None:
         try:
@@ -250,7 +278,7 @@ class PeerSession:
         if self._ignoring_offer:
             log.debug("glare with %s: impolite, ignoring its offer", self.remote_id)
             return
-        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
         self._renegotiating = self._was_connected
         if collision:
             log.debug("glare with %s: polite, dropping our offer to answer theirs", self.remote_id)
@@ -265,12 +293,12 @@ class PeerSession:
         tracks, self._tracks_to_add = self._tracks_to_add, None
         if tracks is not None:
             later = tracks.add_answerable(self.pc)
-        with ice.host_addresses(self._call.ice_host_addresses):
+        with ice.host_addresses(self._settings.ice_host_addresses):
             answer = await self.pc.createAnswer()
             await self._set_local(answer)
         await self._send_local_description()
         self._renegotiation_done()
-        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        self._owner.emit(NegotiationCompleteEvent(self.remote_id))
         if tracks is not None and later:
             # Tracks the offer left out need our own offer. aiortc starts the senders of new
             # m-lines only if DTLS is up when that exchange ends, and a new transceiver would
@@ -289,7 +317,7 @@ class PeerSession:
         if self.pc.signalingState != "have-local-offer":
             log.warning("ignored an answer from %s: no offer of ours is pending", self.remote_id)
             return
-        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         await self._flush_candidates()
         for fut in self._inflight:
@@ -297,13 +325,13 @@ class PeerSession:
                 fut.set_result(None)
         self._inflight.clear()
         self._renegotiation_done()
-        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        self._owner.emit(NegotiationCompleteEvent(self.remote_id))
         await self._settled()
 
     def _renegotiation_done(self) -> None:
         if self._renegotiating:
             self._renegotiating = False
-            self._call._sessions_changed()
+            self._owner.session_changed(self)
 
     async def _settled(self) -> None:
         """Back in ``stable``: make the offer that had to wait (or was rolled back)."""
@@ -342,16 +370,16 @@ class PeerSession:
             return
         state = self.pc.iceConnectionState
         self._was_connected = self._was_connected or state in ICE_CONNECTED
-        self._call.emit(IceStateChangeEvent(self.remote_id, state))
+        self._owner.emit(IceStateChangeEvent(self.remote_id, state))
         if state == "failed":
-            self._call._session_failed(
+            self._owner.session_failed(
                 self,
                 NegotiationError(
                     f"ICE connection failed for peer {self.remote_id}", self.remote_id
                 ),
             )
         else:
-            self._call._sessions_changed()
+            self._owner.session_changed(self)
 
     def _on_connection_state(self) -> None:
         if self.closed or self.pc.connectionState != "connected":
@@ -382,7 +410,7 @@ class PeerSession:
 
     def _on_track(self, track: Any) -> None:
         if not self.closed:
-            self._call.emit(TrackAddedEvent(self.remote_id, track))
+            self._owner.emit(TrackAddedEvent(self.remote_id, track))
 
     def create_channel(self, config: DataChannelConfig) -> RTCDataChannel:
         """A channel made after the first exchange; renegotiates if the connection had no data
@@ -401,27 +429,27 @@ class PeerSession:
         label = channel.label
         self.channels[label] = channel  # keyed by label, as the browser client does
         peer = self.remote_id
-        call = self._call
+        owner = self._owner
 
         def on_open() -> None:
             if not self.closed:
-                call.emit(DataChannelOpenEvent(peer, label))
-                call._sessions_changed()
+                owner.emit(DataChannelOpenEvent(peer, label))
+                owner.session_changed(self)
 
         def on_close() -> None:
             if self.channels.get(label) is channel:
                 del self.channels[label]
             if not self.closed:
-                call.emit(DataChannelCloseEvent(peer, label))
-                call._sessions_changed()
+                owner.emit(DataChannelCloseEvent(peer, label))
+                owner.session_changed(self)
 
         def on_message(raw: str | bytes) -> None:
             if not self.closed:
-                call.emit(DataChannelMessageEvent(peer, label, decode(raw), raw))
+                owner.emit(DataChannelMessageEvent(peer, label, decode(raw), raw))
 
         channel.on("open", on_open)
         channel.on("close", on_close)
         channel.on("message", on_message)
-        call._label_seen(label)
+        owner.label_seen(label)
         if channel.readyState == "open":  # aiortc announces remote channels already open
             on_open()

@@ -24,8 +24,6 @@ AGENTUITY_DEFAULT_ICE_SERVERS: tuple[str, ...] = (
 )
 """What Agentuity's client uses when given no ICE servers (never used by rtcroom's tests)."""
 
-LOOPBACK = ("127.0.0.1",)
-
 _selected: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
     "rtcroom_ice_host_addresses", default=None
 )

@@ -29,12 +29,12 @@ from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.sdp import candidate_from_sdp
 
 from .. import ice
 from ..media.ping import is_ping_channel
 from . import aiortc_fixes
 from . import state as reasons
+from .candidates import RemoteCandidates
 from .channels import DataChannelConfig, decode
 from .errors import CallError, NegotiationError
 from .events import (
@@ -53,7 +53,6 @@ from .tuning import grow_receive_buffers
 
 log = logging.getLogger("rtcroom.client.session")
 
-MAX_PENDING_CANDIDATES = 256
 ICE_CONNECTED = ("connected", "completed")
 
 _Item = tuple[str, Any]
@@ -101,11 +100,10 @@ class PeerSession:
         self._settings = settings
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._pending_candidates: list[Candidate] = []
+        self._candidates = RemoteCandidates(pc, remote_id)
         self._offer_wanted = False
         self._waiting: list[asyncio.Future[None]] = []  # renegotiate() calls not yet offered
         self._inflight: list[asyncio.Future[None]] = []  # ... whose offer awaits its answer
-        self._ignoring_offer = False
         self._tracks_to_add: LocalTracks | None = None
         self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
         self._was_connected = False
@@ -208,7 +206,7 @@ class PeerSession:
                 elif kind == "sdp":
                     await self._apply_description(payload)
                 else:
-                    await self._apply_candidate(payload)
+                    await self._candidates.add(payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -274,8 +272,9 @@ class PeerSession:
     async def _apply_offer(self, sdp: str) -> None:
         collision = self.pc.signalingState != "stable"
         self.offer_collisions += collision
-        self._ignoring_offer = collision and not self.polite
-        if self._ignoring_offer:
+        ignoring = collision and not self.polite
+        self._candidates.quiet = ignoring
+        if ignoring:
             log.debug("glare with %s: impolite, ignoring its offer", self.remote_id)
             return
         self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
@@ -288,7 +287,7 @@ class PeerSession:
             self._inflight.clear()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         aiortc_fixes.sit_out_answer(self.pc)
-        await self._flush_candidates()
+        await self._candidates.flush()
         later: list[Any] = []
         tracks, self._tracks_to_add = self._tracks_to_add, None
         if tracks is not None:
@@ -319,7 +318,7 @@ class PeerSession:
             return
         self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        await self._flush_candidates()
+        await self._candidates.flush()
         for fut in self._inflight:
             if not fut.done():
                 fut.set_result(None)
@@ -338,30 +337,6 @@ class PeerSession:
         if self._offer_wanted or self._waiting:
             self._offer_wanted = True
             await self._make_offer()
-
-    async def _apply_candidate(self, candidate: Candidate) -> None:
-        if not candidate.candidate:
-            return  # "" is end-of-candidates: nothing to feed the ICE agent
-        if self.pc.remoteDescription is None:
-            if len(self._pending_candidates) < MAX_PENDING_CANDIDATES:
-                self._pending_candidates.append(candidate)
-            return
-        await self._add_candidate(candidate)
-
-    async def _flush_candidates(self) -> None:
-        pending, self._pending_candidates = self._pending_candidates, []
-        for candidate in pending:
-            await self._add_candidate(candidate)
-
-    async def _add_candidate(self, candidate: Candidate) -> None:
-        try:
-            parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
-            parsed.sdpMid = candidate.sdp_mid
-            parsed.sdpMLineIndex = candidate.sdp_mline_index
-            await self.pc.addIceCandidate(parsed)
-        except Exception as exc:
-            level = logging.DEBUG if self._ignoring_offer else logging.WARNING
-            log.log(level, "ICE candidate from %s not applied: %s", self.remote_id, exc)
 
     # --- connection and channel events ----------------------------------------------------------
 

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,17 +28,6 @@ class SessionSettings:
     """Default bound of :meth:`PeerSession.renegotiate` (the call's ``connection_timeout``)."""
     ice_gathering_timeout: float = 10.0
     udp_receive_buffer: int | None = None
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        data_channels: Sequence[DataChannelConfig],
-        ice_servers: Sequence[Any] | None,
-        **options: Any,
-    ) -> SessionSettings:
-        servers = None if ice_servers is None else tuple(ice_servers)
-        return cls(data_channels=tuple(data_channels), ice_servers=servers, **options)
 
     def is_polite(self, own_id: str | None, remote_id: str) -> bool:
         return self.polite if self.polite is not None else not (own_id or "") > remote_id

@@ -29,9 +29,7 @@ MAX_FRAME_BYTES = 16 * 1024 * 1024
 """A bigger frame closes the socket (memory bound); smaller bad frames are judged by inbound.py."""
 
 
-def reconnect_delay(
-    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
-) -> float:
+def reconnect_delay(attempt: int, *, base: float, cap: float) -> float:
     """Seconds to wait before reconnect ``attempt`` (1-based).
 
     Agentuity waits ``min(base * 2**attempt, cap)`` (2, 4, 8, 16, 30 s with base 1 s). rtcroom
@@ -39,7 +37,7 @@ def reconnect_delay(
     client in the same millisecond.
     """
     delay = min(base * 2.0**attempt, cap)
-    jitter: float = (rng or random).uniform(0.8, 1.2)
+    jitter = random.uniform(0.8, 1.2)
     return min(delay * jitter, cap)
 
 
@@ -60,10 +58,6 @@ class SignalingChannel:
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
-
-    @property
-    def is_open(self) -> bool:
-        return self._ws is not None and not self._closing
 
     async def open(self, timeout: float = OPEN_TIMEOUT) -> None:
         try:

@@ -74,6 +74,14 @@ def bad_frames(own_id: str) -> list[tuple[str | bytes, type[CallError] | None, s
     ]
 
 
+# Sent before the real `joined`: peer frames before we are in a room (a session made now would
+# not even have the call's ICE settings).
+EARLY = [
+    (_frame(t="peer-joined", peerId="peer-8-1"), InvalidSignalError, "before we joined"),
+    (_sdp("peer-8-2", "offer", NO_ICE_CREDENTIALS), InvalidSignalError, "before we joined"),
+]
+
+
 @contextlib.asynccontextmanager
 async def hostile_proxy(
     upstream: str, inject: Callable[[str], list[str | bytes]]
@@ -83,8 +91,11 @@ async def hostile_proxy(
 
             async def downstream() -> None:
                 async for raw in up:
-                    await ws.send(raw)
                     msg = orjson.loads(raw)
+                    if msg.get("t") == "joined":
+                        for frame, _, _ in EARLY:
+                            await ws.send(frame)
+                    await ws.send(raw)
                     if msg.get("t") == "joined":
                         for frame in inject(msg["peerId"]):
                             await ws.send(frame)
@@ -108,8 +119,9 @@ async def test_bad_frames_create_no_peer_and_are_reported_typed() -> None:
     expected: list[tuple[str | bytes, type[CallError] | None, str]] = []
 
     def inject(own_id: str) -> list[str | bytes]:
-        expected.extend(bad_frames(own_id))
-        return [frame for frame, _, _ in expected]
+        later = bad_frames(own_id)
+        expected.extend(EARLY + later)
+        return [frame for frame, _, _ in later]
 
     async with signaling_server("uvicorn") as srv, hostile_proxy(srv.url, inject) as url:
         victim = make_call(url)

@@ -207,20 +207,10 @@ class PeerSession:
                     await self._apply_description(payload)
                 else:
                     await self._candidates.add(payload)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 if self.closed:
                     return
-                if not isinstance(exc, CallError):
-                    error = NegotiationError(
-                        f"negotiation with peer {self.remote_id} failed: "
-                        f"{type(exc).__name__}: {exc}",
-                        self.remote_id,
-                    )
-                    error.__cause__ = exc
-                    exc = error
-                self._owner.session_failed(self, exc)
+                self._owner.session_failed(self, _as_call_error(exc, self.remote_id))
                 return
 
     async def _make_offer(self) -> None:
@@ -260,7 +250,7 @@ class PeerSession:
                 await self._apply_offer(description.sdp)
             else:
                 await self._apply_answer(description.sdp)
-        except (CallError, asyncio.CancelledError):
+        except CallError:
             raise
         except Exception as exc:  # aiortc refusing what the peer sent
             raise NegotiationError(
@@ -428,3 +418,14 @@ class PeerSession:
         owner.label_seen(label)
         if channel.readyState == "open":  # aiortc announces remote channels already open
             on_open()
+
+
+def _as_call_error(exc: Exception, peer_id: str) -> CallError:
+    """What the call reports: its own errors as they are, aiortc's wrapped with the peer."""
+    if isinstance(exc, CallError):
+        return exc
+    error = NegotiationError(
+        f"negotiation with peer {peer_id} failed: {type(exc).__name__}: {exc}", peer_id
+    )
+    error.__cause__ = exc
+    return error

@@ -68,3 +68,10 @@ async def test_a_channel_the_offerer_never_opens_is_named() -> None:
             assert "data channel(s) ['files'] are not open" in str(caught.value)
         finally:
             await asyncio.gather(answerer.hangup(), offerer.hangup())
+
+
+async def test_waiting_for_an_event_says_what_timed_out() -> None:
+    call = make_call("ws://127.0.0.1:9/api/call/signal")
+    async with call.events() as stream:
+        with pytest.raises(TimeoutError, match=r"no call event within 0\.05 s"):
+            await stream.next(timeout=0.05)

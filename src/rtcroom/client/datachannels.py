@@ -128,8 +128,16 @@ class DataChannels:
             if label is None or lbl == label
         ]
         waits = [wait_buffered_low(ch, low) for ch in channels]
-        if waits:
+        if not waits:
+            return
+        try:
             await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        except TimeoutError:
+            queued = sum(ch.bufferedAmount for ch in channels)
+            raise TimeoutError(
+                f"drain: {queued} bytes still queued (want at most {low} per channel) after "
+                f"{timeout:g} s; the peer reads slower than this call sends"
+            ) from None
 
     def buffered_amount(self, label: str, peer_id: str | None) -> int:
         return sum(

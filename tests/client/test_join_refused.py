@@ -9,6 +9,7 @@ import websockets
 
 from rtcroom.client import (
     ErrorEvent,
+    InvalidSignalError,
     JoinRefusedError,
     ReconnectingEvent,
     RoomFullError,
@@ -106,3 +107,22 @@ async def test_a_refused_rejoin_is_one_failed_reconnect_attempt() -> None:
         finally:
             await call.hangup()
             await rec.close()
+
+
+async def test_a_broken_joined_fails_connect_at_once() -> None:
+    async def broken(ws: websockets.ServerConnection) -> None:
+        async for raw in ws:
+            if orjson.loads(raw).get("t") == "join":
+                await ws.send(_frame(t="joined", peerId={"not": "an id"}, peers=[]))
+
+    async with websockets.serve(broken, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        call = make_call(f"ws://127.0.0.1:{port}/", connection_timeout=WAIT)
+        try:
+            await asyncio.wait_for(call.connect(), WAIT / 2)
+        except InvalidSignalError as exc:
+            assert exc.frame_type == "joined"
+            assert "a JSON object as 'peerId'" in str(exc)
+        else:
+            raise AssertionError("connect() returned although 'joined' named no peer id")
+        assert call.state == "idle" and call.remote_peer_ids == []

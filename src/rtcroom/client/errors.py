@@ -28,11 +28,12 @@ class JoinRefusedError(SignalingError):
 class InvalidSignalError(CallError):
     """The signaling server sent a frame that breaks the protocol (wrong shape or type, an
     oversized SDP, a malformed peer id); it was dropped. ``peer_id`` names the peer it claimed
-    to come from, if any."""
+    to come from, ``frame_type`` its ``t``, if any."""
 
     def __init__(self, message: str, peer_id: str | None = None) -> None:
         super().__init__(message)
         self.peer_id = peer_id
+        self.frame_type: str | None = None
 
 
 class RoomFullError(JoinRefusedError):

@@ -98,6 +98,14 @@ def parse(raw: str | bytes, own_id: str | None) -> ServerFrame:
             f"the signaling server sent {_kind(msg)} instead of an object with a string 't'"
         )
     t: str = msg["t"]
+    try:
+        return _frame(t, msg, own_id)
+    except InvalidSignalError as error:
+        error.frame_type = t
+        raise
+
+
+def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
     if t == "joined":
         peer_id = _peer_id(msg, "peerId", t)
         peers = msg.get("peers")

@@ -321,9 +321,28 @@ class CallLifecycle:
             else:
                 log.debug("ignored a %r frame (unknown to this client)", frame.t)
         except (InvalidSignalError, NegotiationError) as error:
-            # A frame that breaks the protocol: dropped, reported, and the call carries on.
+            # A frame that breaks the protocol: dropped, reported, and the call carries on...
             log.warning("%s", error)
             self._report(error)
+            if isinstance(error, InvalidSignalError) and error.frame_type == "joined":
+                self._join_failed(error)  # ... unless it was the answer to our join
+
+    def _join_failed(self, error: CallError) -> None:
+        """The server answered our `join` with a refusal or a broken `joined`: nobody waits
+        for more, ``connect()`` raises ``error`` now; a rejoin counts as a failed attempt."""
+        if not self._join_pending:
+            return
+        self._join_pending = False
+        if self._joined is not None and not self._joined.done():
+            reason = reasons.ROOM_FULL if isinstance(error, RoomFullError) else reasons.JOIN_REFUSED
+            self._spawn(self._end(reason, error))
+            return
+        # Rejoining after a dropped socket: a refusal is one failed attempt (e.g. "Rooms
+        # temporarily unavailable" while the server's Redis restarts); the backoff retries.
+        channel, self._signaling = self._signaling, None
+        if channel is not None:
+            self._spawn(channel.close())
+        self._signaling_lost(reasons.JOIN_REFUSED)
 
     def _on_joined(self, frame: inbound.Joined) -> None:
         if not self._join_pending:
@@ -344,29 +363,18 @@ class CallLifecycle:
             return
         # The answer to our `join`: nobody was registered, and waiting changes nothing.
         # (Agentuity's client stays in `signaling` forever here; we end the call.)
-        self._join_pending = False
         room = short_repr(self.settings.room_id)
         if message.startswith(_ROOM_FULL_PREFIX):
             error: JoinRefusedError = RoomFullError(
                 f"{message}: room {room} has no free slot (the server's max_peers)"
             )
-            self._report(error)
-            self._spawn(self._end(reasons.ROOM_FULL, error))
-            return
-        error = JoinRefusedError(
-            f"{message}: the signaling server at {self.settings.signal_url} refused to join "
-            f"room {room}"
-        )
+        else:
+            error = JoinRefusedError(
+                f"{message}: the signaling server at {self.settings.signal_url} refused to "
+                f"join room {room}"
+            )
         self._report(error)
-        if self._joined is not None and not self._joined.done():
-            self._spawn(self._end(reasons.JOIN_REFUSED, error))
-            return
-        # Rejoining after a dropped socket: a refusal is one failed attempt (e.g. "Rooms
-        # temporarily unavailable" while the server's Redis restarts); the backoff retries.
-        channel, self._signaling = self._signaling, None
-        if channel is not None:
-            self._spawn(channel.close())
-        self._signaling_lost(reasons.JOIN_REFUSED)
+        self._join_failed(error)
 
     def _signaling_lost(self, cause: str) -> None:
         """The socket dropped. Today: drop the peer connections and rejoin as a new peer.

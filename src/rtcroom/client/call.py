@@ -78,49 +78,30 @@ class WebRTCCall:
         max_buffered_amount: int = DEFAULT_MAX_BUFFERED_AMOUNT,
         udp_receive_buffer: int | None = DEFAULT_UDP_RECEIVE_BUFFER,
     ) -> None:
-        if not isinstance(room_id, str) or not room_id:
-            raise ValueError(f"room_id must be a non-empty string, got {room_id!r}")
-        if not isinstance(signal_url, str) or not signal_url.startswith(("ws://", "wss://")):
-            raise ValueError(
-                f"signal_url must be a ws:// or wss:// URL such as "
-                f"'ws://127.0.0.1:8000/api/call/signal', got {signal_url!r}"
-            )
-        for name, value in (
-            ("connection_timeout", connection_timeout),
-            ("ice_gathering_timeout", ice_gathering_timeout),
-            ("reconnect_base_delay", reconnect_base_delay),
-            ("reconnect_max_delay", reconnect_max_delay),
-        ):
-            if not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-        if max_reconnect_attempts < 0:
-            raise ValueError("max_reconnect_attempts must be 0 or more")
-        configs = [as_config(item) for item in data_channels]
-        labels = [config.label for config in configs]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"data channel labels must be unique, got {labels}")
         self.room_id = room_id
+        self.data_channels = [as_config(item) for item in data_channels]
+        """The channels opened with each peer by the side that offers."""
         self.signal_url = signal_url
         self.auto_reconnect = auto_reconnect
         self.max_reconnect_attempts = max_reconnect_attempts
         self.polite = polite
-        self.connection_timeout = float(connection_timeout)
-        self.ice_gathering_timeout = float(ice_gathering_timeout)
+        self.connection_timeout = connection_timeout
+        self.ice_gathering_timeout = ice_gathering_timeout
         self.ice_host_addresses = (
             None if ice_host_addresses is None else ice.validate_host_addresses(ice_host_addresses)
         )
         self._ice_servers = None if ice_servers is None else tuple(ice_servers)
-        ice.rtc_configuration(self._ice_servers)  # fail now, not at the first peer
-        self.reconnect_base_delay = float(reconnect_base_delay)
-        self.reconnect_max_delay = float(reconnect_max_delay)
+        self.reconnect_base_delay = reconnect_base_delay
+        self.reconnect_max_delay = reconnect_max_delay
         self.udp_receive_buffer = udp_receive_buffer
+        settings = self._settings()  # a bad option fails here, with its name
         local = local_media_from_option(media)
         self._bus = EventBus(callbacks)
-        self._life = CallLifecycle(self._bus, local, self._session_created)
+        self._life = CallLifecycle(self._bus, local, settings, self._session_created)
         self._media = CallMedia(local, self._life.mesh.sessions, self._bus.emit)
         self._channels = DataChannels(
             self._life.mesh,
-            configs,
+            lambda: self.data_channels,
             emit=self._bus.emit,
             require_active=self._life.require_active,
             max_buffered_amount=max_buffered_amount,
@@ -178,15 +159,6 @@ class WebRTCCall:
     def sessions(self) -> Mapping[str, PeerSession]:
         """Remote peer id → :class:`PeerSession` (``.pc`` is its ``RTCPeerConnection``)."""
         return MappingProxyType(self._life.mesh.sessions)
-
-    @property
-    def data_channels(self) -> list[DataChannelConfig]:
-        """The channels opened with each peer by the side that offers."""
-        return self._channels.configs
-
-    @data_channels.setter
-    def data_channels(self, value: Sequence[DataChannelConfig | str]) -> None:
-        self._channels.configs = [as_config(item) for item in value]
 
     @property
     def max_buffered_amount(self) -> int:

@@ -8,7 +8,7 @@ so a fast sender cannot grow memory without bound (``drain()`` waits the queue d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -28,18 +28,18 @@ from .mesh import PeerMesh
 
 
 class DataChannels:
-    """Send and receive side of the call's channels; ``configs`` are the ``data_channels``."""
+    """Send and receive side of the call's channels; ``configs()`` gives ``data_channels``."""
 
     def __init__(
         self,
         mesh: PeerMesh,
-        configs: list[DataChannelConfig],
+        configs: Callable[[], Sequence[DataChannelConfig]],
         *,
         emit: Callable[[CallEvent], None],
         require_active: Callable[[str], None],
         max_buffered_amount: int = DEFAULT_MAX_BUFFERED_AMOUNT,
     ) -> None:
-        self.configs = configs
+        self._configs = configs
         self.max_buffered_amount = max_buffered_amount
         self._mesh = mesh
         self._emit = emit
@@ -48,7 +48,7 @@ class DataChannels:
     @property
     def labels(self) -> list[str]:
         """The configured labels (what ``wait_connected`` waits for)."""
-        return [config.label for config in self.configs]
+        return [config.label for config in self._configs()]
 
     def create(self, config: DataChannelConfig | str) -> dict[str, RTCDataChannel]:
         self._require_active("create_data_channel")

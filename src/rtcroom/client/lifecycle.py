@@ -44,7 +44,7 @@ from .events import (
 )
 from .mesh import PeerMesh
 from .session import PeerSession
-from .settings import CallSettings, SessionSettings
+from .settings import CallSettings
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
 from .state import CallState
 from .tracks import LocalTracks
@@ -61,10 +61,12 @@ class CallLifecycle:
         self,
         bus: EventBus,
         local: LocalMedia | None,
+        settings: CallSettings,
         session_created: Callable[[PeerSession, bool], None],
     ) -> None:
         self.state = CallState.IDLE
         self.mesh = PeerMesh(
+            settings.session,
             send_signal=self._send_signal,
             emit=bus.emit,
             negotiating=self._negotiating,
@@ -72,7 +74,7 @@ class CallLifecycle:
             failed=self._report,
             created=session_created,
         )
-        self.settings = CallSettings("", "", SessionSettings())
+        self.settings = settings
         self._bus = bus
         self._local = local
         self._tracks: LocalTracks | None = None

@@ -29,6 +29,7 @@ class PeerMesh:
 
     def __init__(
         self,
+        settings: SessionSettings,
         *,
         send_signal: SendSignal,
         emit: Callable[[CallEvent], None],
@@ -45,7 +46,7 @@ class PeerMesh:
         self.labels: set[str] = set()
         """Labels of the channels any session has had (ours or the peers')."""
         self.peer_id: str | None = None
-        self.settings = SessionSettings()
+        self.settings = settings
         self.tracks: LocalTracks | None = None
         self._send_signal = send_signal
         self._emit = emit

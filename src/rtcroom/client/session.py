@@ -35,13 +35,10 @@ from ..media.ping import is_ping_channel
 from . import aiortc_fixes
 from . import state as reasons
 from .candidates import RemoteCandidates
-from .channels import DataChannelConfig, decode
+from .channels import DataChannelConfig, watch_channel
 from .errors import CallError, NegotiationError
 from .events import (
     CallEvent,
-    DataChannelCloseEvent,
-    DataChannelMessageEvent,
-    DataChannelOpenEvent,
     IceStateChangeEvent,
     NegotiationCompleteEvent,
     TrackAddedEvent,
@@ -391,33 +388,15 @@ class PeerSession:
     def _register_channel(self, channel: RTCDataChannel) -> None:
         if is_ping_channel(channel):
             return  # rtcroom's RTT probe (client/media.py), not an application channel
-        label = channel.label
-        self.channels[label] = channel  # keyed by label, as the browser client does
-        peer = self.remote_id
-        owner = self._owner
-
-        def on_open() -> None:
-            if not self.closed:
-                owner.emit(DataChannelOpenEvent(peer, label))
-                owner.session_changed(self)
-
-        def on_close() -> None:
-            if self.channels.get(label) is channel:
-                del self.channels[label]
-            if not self.closed:
-                owner.emit(DataChannelCloseEvent(peer, label))
-                owner.session_changed(self)
-
-        def on_message(raw: str | bytes) -> None:
-            if not self.closed:
-                owner.emit(DataChannelMessageEvent(peer, label, decode(raw), raw))
-
-        channel.on("open", on_open)
-        channel.on("close", on_close)
-        channel.on("message", on_message)
-        owner.label_seen(label)
-        if channel.readyState == "open":  # aiortc announces remote channels already open
-            on_open()
+        self._owner.label_seen(channel.label)
+        watch_channel(
+            channel,
+            self.channels,
+            self.remote_id,
+            emit=self._owner.emit,
+            changed=lambda: self._owner.session_changed(self),
+            live=lambda: not self.closed,
+        )
 
 
 def _as_call_error(exc: Exception, peer_id: str) -> CallError:

@@ -34,6 +34,7 @@ from ..media import (
     RemoteAudioFrame,
     RemoteVideoFrame,
 )
+from ..media.frames import audio_stream, video_stream
 from .channels import (
     DEFAULT_LOW_WATER_MARK,
     DEFAULT_MAX_BUFFERED_AMOUNT,
@@ -340,7 +341,7 @@ class WebRTCCall:
         """``async for frame in call.remote_video(peer_id)``: that peer's video as numpy via
         ``frame.to_ndarray()`` ((height, width, 3) uint8 RGB by default). Waits for the track if
         it has not arrived yet; a slow reader skips frames instead of queueing them."""
-        return self._media.remote_video(peer_id, format=format, max_queued=max_queued)
+        return self._media.remote_frames(peer_id, "video", lambda: video_stream(format, max_queued))
 
     def remote_audio(
         self,
@@ -353,12 +354,8 @@ class WebRTCCall:
     ) -> FrameStream[RemoteAudioFrame]:
         """That peer's audio; ``to_ndarray()`` is (samples, channels), int16 (``s16``) or
         float32 (``flt``), resampled to ``sample_rate`` and mixed to ``channels`` if given."""
-        return self._media.remote_audio(
-            peer_id,
-            format=format,
-            sample_rate=sample_rate,
-            channels=channels,
-            max_queued=max_queued,
+        return self._media.remote_frames(
+            peer_id, "audio", lambda: audio_stream(format, sample_rate, channels, max_queued)
         )
 
     def remote_track(self, peer_id: str, kind: str = "video") -> MediaStreamTrack | None:

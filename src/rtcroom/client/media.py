@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiortc import MediaStreamTrack
 
@@ -26,19 +26,18 @@ from ..media import (
     RecordingHandle,
     RecordingOptions,
     Recordings,
-    RemoteAudioFrame,
-    RemoteVideoFrame,
     RttProbe,
     TrackSource,
     TrackTap,
     UserMediaSource,
     create_ping_channel,
 )
-from ..media.frames import audio_stream, video_stream
 from ..media.local import stop_sender_tracks
 from .errors import UnknownPeerError
 from .events import CallEvent, ScreenShareStartEvent, ScreenShareStopEvent
 from .session import PeerSession
+
+_Stream = TypeVar("_Stream", bound=FrameStream[Any])
 
 
 @dataclass
@@ -206,26 +205,11 @@ class CallMedia:
 
     # --- frames -------------------------------------------------------------------------------
 
-    def remote_video(
-        self, peer_id: str, *, format: str = "rgb24", max_queued: int = 2
-    ) -> FrameStream[RemoteVideoFrame]:
+    def remote_frames(self, peer_id: str, kind: str, make: Callable[[], _Stream]) -> _Stream:
+        """A new reader (``make()``) of that peer's ``kind`` track, fed once the track is here."""
         peer = self._require_peer(peer_id)
-        stream = video_stream(format, max_queued)
-        self._attach(peer, "video", stream)
-        return stream
-
-    def remote_audio(
-        self,
-        peer_id: str,
-        *,
-        format: str = "s16",
-        sample_rate: int | None = None,
-        channels: int | None = None,
-        max_queued: int = 50,
-    ) -> FrameStream[RemoteAudioFrame]:
-        peer = self._require_peer(peer_id)
-        stream = audio_stream(format, sample_rate, channels, max_queued)
-        self._attach(peer, "audio", stream)
+        stream = make()
+        self._attach(peer, kind, stream)
         return stream
 
     def remote_track(self, peer_id: str, kind: str = "video") -> MediaStreamTrack | None:

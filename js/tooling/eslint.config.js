@@ -1,14 +1,14 @@
-// ESLint for rtcroom's browser client (src/rtcroom/web) and this folder's scripts. Paths are
+// ESLint for rtcroom's browser client sources (js/client) and this folder's scripts. Paths are
 // relative to the repository root: `npm run lint` runs ESLint there with this config.
 import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
   {
-    ignores: ['**/node_modules/', 'js/react/', '.venv/', 'site/', 'build/'],
+    ignores: ['**/node_modules/', 'js/react/', '.venv/', 'site/', 'build/', 'src/rtcroom/web/rtcroom.js'],
   },
   {
-    files: ['src/rtcroom/web/**/*.js'],
+    files: ['js/client/**/*.js'],
     ...js.configs.recommended,
     languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: globals.browser },
     rules: {

@@ -2,7 +2,7 @@
 
 from rtcroom.aiohttp import webrtc
 app.router.add_get("/api/call/signal", webrtc(max_peers=4))
-app.router.add_get("/rtcroom{path:.*}", browser_client())
+app.router.add_get("/rtcroom.js", browser_client())
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from . import asgi
 from .asgi import DEFAULT_MAX_MESSAGE_BYTES
 from .backends.base import Backend
 from .hub import DEFAULT_MAX_PEERS, DEFAULT_MAX_ROOM_ID_LENGTH, SignalingCallbacks, SignalingHub
-from .webfiles import WebFile, WebFolder
+from .webfiles import WebFile
 
 log = logging.getLogger("rtcroom.aiohttp")
 
@@ -115,27 +115,19 @@ def webrtc(
 
 
 class WebFileHandler:
-    """An aiohttp handler answering with one shipped file, or with any of them (``name=None``:
-    the file named by the end of the request path)."""
+    """An aiohttp handler answering with one shipped file (``rtcroom.js`` by default)."""
 
-    def __init__(self, name: str | None) -> None:
-        self.file = WebFile.load(name) if name is not None else None
-        self.folder = WebFolder() if name is None else None
+    def __init__(self, name: str) -> None:
+        self.file = WebFile.load(name)
         _mark_async(self)
 
     async def __call__(self, request: web.Request) -> web.Response:
-        file = self.folder.find(request.path) if self.folder else self.file
-        if file is None:
-            assert self.folder is not None
-            return web.Response(status=404, text=self.folder.not_found(request.path))
-        if file.not_modified(request.headers.get("If-None-Match")):
-            return web.Response(status=304, headers=file.headers())
-        return web.Response(body=file.body, headers=file.headers())
+        if self.file.not_modified(request.headers.get("If-None-Match")):
+            return web.Response(status=304, headers=self.file.headers())
+        return web.Response(body=self.file.body, headers=self.file.headers())
 
 
-def browser_client(name: str | None = None) -> WebFileHandler:
-    """Serve rtcroom's browser client from your aiohttp app: route it at ``/rtcroom{path:.*}``
-    so ``/rtcroom.js``, the modules it imports from ``/rtcroom/`` and ``/rtcroom.d.ts`` are all
-    found. ``name`` serves one shipped file only (``index.html``); an unknown name raises
-    ``ValueError``."""
+def browser_client(name: str = "rtcroom.js") -> WebFileHandler:
+    """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
+    ``index.html``) from your aiohttp app; raises ``ValueError`` for an unknown name."""
     return WebFileHandler(name)

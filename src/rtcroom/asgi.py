@@ -5,9 +5,9 @@ Starlette and FastAPI mount it in one line::
     app.router.add_websocket_route("/api/call/signal", webrtc(max_peers=4))
 
 It is plain ASGI (no Starlette import), so it also mounts under any ASGI router. The browser
-client (``/rtcroom.js`` and the modules it imports from ``/rtcroom/``) is one more line::
+client is one more line::
 
-    app.router.add_route("/rtcroom{path:path}", browser_client())
+    app.router.add_route("/rtcroom.js", browser_client())
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .hub import (
     SignalingHub,
 )
 from .protocol import frame_bytes
-from .webfiles import WebFile, WebFolder
+from .webfiles import WebFile
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -140,40 +140,30 @@ def webrtc(
 
 
 class WebFileApp:
-    """An ASGI app answering GET/HEAD with one shipped file, or with any of them (``name=None``:
-    the file named by the end of the request path)."""
+    """An ASGI app answering GET/HEAD with one shipped file (``rtcroom.js`` by default)."""
 
-    def __init__(self, name: str | None) -> None:
-        self.file = WebFile.load(name) if name is not None else None
-        self.folder = WebFolder() if name is None else None
+    def __init__(self, name: str) -> None:
+        self.file = WebFile.load(name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         method = scope.get("method", "GET")
-        file = self.folder.find(scope["path"]) if self.folder else self.file
         request_headers = dict(scope.get("headers") or [])
         if_none_match = request_headers.get(b"if-none-match", b"").decode("latin-1")
+        status, body = 200, self.file.body
         if method not in ("GET", "HEAD"):
-            status, body, headers = 405, b"Method Not Allowed\n", {"allow": "GET, HEAD"}
-        elif file is None:
-            assert self.folder is not None
-            message = self.folder.not_found(scope["path"]).encode()
-            status, body = 404, message
-            headers = {"content-type": "text/plain; charset=utf-8"}
-        elif file.not_modified(if_none_match):
-            status, body, headers = 304, b"", file.headers()
-        else:
-            status, body, headers = 200, file.body, file.headers()
+            status, body = 405, b"Method Not Allowed\n"
+        elif self.file.not_modified(if_none_match):
+            status, body = 304, b""
+        headers = self.file.headers() if status != 405 else {"allow": "GET, HEAD"}
         headers["content-length"] = str(len(body))
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
 
 
-def browser_client(name: str | None = None) -> WebFileApp:
-    """Serve rtcroom's browser client from your own ASGI app: route it at
-    ``/rtcroom{path:path}`` so ``/rtcroom.js``, the modules it imports from ``/rtcroom/`` and
-    ``/rtcroom.d.ts`` are all found. ``name`` serves one shipped file only (``index.html``);
-    an unknown name raises ``ValueError``."""
+def browser_client(name: str = "rtcroom.js") -> WebFileApp:
+    """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
+    ``index.html``) from your own ASGI app; raises ``ValueError`` for an unknown name."""
     return WebFileApp(name)

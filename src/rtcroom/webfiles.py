@@ -1,5 +1,4 @@
-"""The files shipped in ``rtcroom/web`` (the browser client and its modules, its types, the demo
-page).
+"""The files shipped in ``rtcroom/web`` (the browser client, its types, the demo page).
 
 Shared by the standalone app and the one-line ``browser_client()`` routes for ASGI and aiohttp
 apps, so every way of serving ``rtcroom.js`` sends the same bytes and headers.
@@ -10,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
-from importlib.resources.abc import Traversable
 
 _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -20,22 +18,10 @@ _MEDIA_TYPES = {
 }
 
 
-def _walk(folder: Traversable, prefix: str) -> list[str]:
-    names: list[str] = []
-    for entry in folder.iterdir():
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            names += _walk(entry, f"{prefix}{entry.name}/")
-        elif entry.is_file():
-            names.append(prefix + entry.name)
-    return names
-
-
 def web_asset_names() -> list[str]:
-    """Paths of the shipped files, sorted: ``index.html``, ``rtcroom.d.ts``, ``rtcroom.js`` and
-    the modules it imports, ``rtcroom/call.js`` and its siblings."""
-    return sorted(_walk(resources.files("rtcroom").joinpath("web"), ""))
+    """Names of the shipped files, sorted (``index.html``, ``rtcroom.d.ts``, ``rtcroom.js``)."""
+    folder = resources.files("rtcroom").joinpath("web")
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def web_asset(name: str) -> bytes:
@@ -43,7 +29,7 @@ def web_asset(name: str) -> bytes:
     names = web_asset_names()
     if name not in names:
         raise ValueError(f"rtcroom ships no web file {name!r}; choose one of {names}")
-    return resources.files("rtcroom").joinpath("web", *name.split("/")).read_bytes()
+    return resources.files("rtcroom").joinpath("web", name).read_bytes()
 
 
 def media_type(name: str) -> str:
@@ -74,28 +60,3 @@ class WebFile:
         if not if_none_match:
             return False
         return self.etag in (tag.strip() for tag in if_none_match.split(","))
-
-
-class WebFolder:
-    """Every shipped file, found by the end of a request path, so the folder works under any
-    route or mount: ``/rtcroom.js``, ``/static/rtcroom.js`` and ``/static/rtcroom/call.js``
-    all resolve, and rtcroom.js's relative imports (``./rtcroom/call.js``) resolve next to it."""
-
-    def __init__(self) -> None:
-        self.files = {name: WebFile.load(name) for name in web_asset_names()}
-
-    def find(self, path: str) -> WebFile | None:
-        parts = path.strip("/").split("/")
-        for start in range(len(parts)):
-            found = self.files.get("/".join(parts[start:]))
-            if found is not None:
-                return found
-        return None
-
-    def not_found(self, path: str) -> str:
-        return (
-            f"rtcroom ships no web file at {path!r}. browser_client() serves "
-            f"{', '.join(self.files)} under the path it is routed at: route "
-            "'/rtcroom{path:path}' (Starlette, FastAPI) or '/rtcroom{path:.*}' (aiohttp) so "
-            "that /rtcroom.js and the modules it imports from /rtcroom/ are both found.\n"
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -9,15 +10,11 @@ from contextlib import AbstractAsyncContextManager
 import httpx
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from playwright.async_api import BrowserContext
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
-from rtcroom.webfiles import web_asset_names
 from tests.examples import load_example
 from tests.support import run_aiohttp, run_uvicorn
 
@@ -46,16 +43,42 @@ async def test_examples_serve_the_shipped_client(example_url: str) -> None:
         assert response.headers["cache-control"] == "no-cache"
         again = await http.get("/rtcroom.js", headers={"if-none-match": response.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
-        # The modules rtcroom.js imports, next to it, and its types.
-        modules = [n for n in web_asset_names() if n.startswith("rtcroom/")]
-        assert "rtcroom/call.js" in modules
-        for name in [*modules, "rtcroom.d.ts"]:
-            response = await http.get(f"/{name}")
-            assert response.status_code == 200 and response.content == web_asset(name), name
-        missing = await http.get("/rtcroom/nope.js")
-        assert missing.status_code == 404
-        assert "no web file at '/rtcroom/nope.js'" in missing.text
-        assert "/rtcroom{path:path}" in missing.text
+
+
+# A line of JavaScript (not a comment) that loads another module: `import x from '...'`,
+# `import '...'`, `import('...')` or `export ... from '...'`.
+_MODULE_LOAD = re.compile(r"^\s*(import[\s({'\"*]|export\s.*\sfrom\s)|(?<![\w.$])import\s*\(", re.M)
+
+
+def _code_lines(source: str) -> str:
+    return "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("//", "*", "/*"))
+    )
+
+
+async def test_the_served_client_is_one_self_contained_module(
+    browser: BrowserContext, example_url: str
+) -> None:
+    """rtcroom.js imports nothing, so a page loads the whole client in one request."""
+    source = web_asset("rtcroom.js").decode()
+    assert "export {" in source and "class" in source  # the bundle itself, not a stub
+    assert _MODULE_LOAD.findall(_code_lines(source)) == []
+    page = await browser.new_page()
+    try:
+        await page.goto(f"{example_url}/rtcroom.d.ts")  # any page of that origin will do
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        exports = await page.evaluate("async () => Object.keys(await import('/rtcroom.js')).sort()")
+    finally:
+        await page.close()
+    assert requested == [f"{example_url}/rtcroom.js"]
+    assert exports == [
+        "CustomStreamSource",
+        "DisplayMediaSource",
+        "UserMediaSource",
+        "WebRTCCall",
+        "qualitySummary",
+    ]
 
 
 async def test_a_call_through_the_example_app(browser: BrowserContext, example_url: str) -> None:
@@ -93,33 +116,3 @@ async def test_unknown_file_names_are_refused_clearly() -> None:
         with pytest.raises(ValueError, match=r"ships no web file 'rtcroom.min.js'.*rtcroom.js"):
             make("rtcroom.min.js")
     assert rtc_asgi.browser_client("rtcroom.d.ts").file.media_type.startswith("text/plain")
-
-
-@pytest.mark.parametrize("framework", ["starlette", "aiohttp"])
-async def test_the_client_loads_its_modules_under_any_prefix(
-    browser: BrowserContext, framework: str
-) -> None:
-    """Mounted under /static, rtcroom.js's relative imports (./rtcroom/*.js) still resolve."""
-    server: AbstractAsyncContextManager[int]
-    if framework == "starlette":
-        server = run_uvicorn(Starlette(routes=[Mount("/static", rtc_asgi.browser_client())]))
-    else:
-        app = web.Application()
-        app.router.add_get("/static/{path:.*}", rtc_aiohttp.browser_client())
-        server = run_aiohttp(app)
-    async with server as port:
-        page = await browser.new_page()
-        try:
-            await page.goto(f"http://127.0.0.1:{port}/static/rtcroom.d.ts")
-            exports = await page.evaluate(
-                "async () => Object.keys(await import('/static/rtcroom.js')).sort()"
-            )
-        finally:
-            await page.close()
-    assert exports == [
-        "CustomStreamSource",
-        "DisplayMediaSource",
-        "UserMediaSource",
-        "WebRTCCall",
-        "qualitySummary",
-    ]

@@ -1,10 +1,10 @@
-// The code must satisfy its declared API: each export of rtcroom.js's modules is assigned to the
-// type rtcroom.d.ts declares for it. `../rtcroom.js` resolves to rtcroom.d.ts (what TypeScript
-// users of rtcroom.js see); the modules are the JavaScript itself.
+// The code must satisfy its declared API: each export of the client's modules (js/client/src) is
+// assigned to the type rtcroom.d.ts declares for it. `.../web/rtcroom.js` resolves to
+// rtcroom.d.ts (what TypeScript users of rtcroom.js see); the modules are the JavaScript itself.
 import type * as api from '../../../src/rtcroom/web/rtcroom.js';
-import * as call from '../../../src/rtcroom/web/rtcroom/call.js';
-import * as quality from '../../../src/rtcroom/web/rtcroom/quality.js';
-import * as sources from '../../../src/rtcroom/web/rtcroom/sources.js';
+import * as call from '../../client/src/call.js';
+import * as quality from '../../client/src/quality.js';
+import * as sources from '../../client/src/sources.js';
 
 export const checks: {
   WebRTCCall: typeof api.WebRTCCall;

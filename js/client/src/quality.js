@@ -1,6 +1,6 @@
 // Connection quality: a ConnectionQualitySummary from two getStats() reports.
 
-/** @typedef {import('../rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary */
+/** @typedef {import('../../../src/rtcroom/web/rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary */
 /** @typedef {RTCStatsReport | Map<string, any>} StatsReport */
 
 /**

@@ -1,7 +1,7 @@
 // Recording a local or remote stream with MediaRecorder.
 
-/** @typedef {import('../rtcroom.js').RecordingOptions} RecordingOptions */
-/** @typedef {import('../rtcroom.js').RecordingState} RecordingState */
+/** @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingOptions} RecordingOptions */
+/** @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingState} RecordingState */
 
 const STOP_RECORDING_TIMEOUT_MS = 5000;
 const VIDEO_MIME_TYPES = [

@@ -10,15 +10,15 @@ import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.j
 import { captureScreen } from './sources.js';
 
 /**
- * @typedef {import('../rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
- * @typedef {import('../rtcroom.js').WebRTCClientCallbacks} WebRTCClientCallbacks
- * @typedef {import('../rtcroom.js').WebRTCConnectionState} WebRTCConnectionState
- * @typedef {import('../rtcroom.js').WebRTCCallState} WebRTCCallState
- * @typedef {import('../rtcroom.js').DataChannelConfig} DataChannelConfig
- * @typedef {import('../rtcroom.js').DataChannelState} DataChannelState
- * @typedef {import('../rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
- * @typedef {import('../rtcroom.js').RecordingOptions} RecordingOptions
- * @typedef {import('../rtcroom.js').RecordingHandle} RecordingHandle
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCClientCallbacks} WebRTCClientCallbacks
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCConnectionState} WebRTCConnectionState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallState} WebRTCCallState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelConfig} DataChannelConfig
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelState} DataChannelState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingOptions} RecordingOptions
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingHandle} RecordingHandle
  * @typedef {import('./session.js').SessionOwner} SessionOwner
  */
 

@@ -1,6 +1,6 @@
 // Data channels: opening one from a DataChannelConfig, and the message format.
 
-/** @typedef {import('../rtcroom.js').DataChannelConfig} DataChannelConfig */
+/** @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelConfig} DataChannelConfig */
 
 /**
  * A new data channel on `pc`, configured as the app asked.

@@ -2,7 +2,7 @@
 
 import { namedError } from './errors.js';
 
-/** @typedef {import('../rtcroom.js').TrackSource} TrackSource */
+/** @typedef {import('../../../src/rtcroom/web/rtcroom.js').TrackSource} TrackSource */
 
 /** Camera and microphone through getUserMedia. */
 export class UserMediaSource {

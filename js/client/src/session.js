@@ -10,9 +10,9 @@ import { qualitySummary } from './quality.js';
 const MAX_ICE_RESTARTS = 1;
 
 /**
- * @typedef {import('../rtcroom.js').WebRTCClientCallbacks} WebRTCClientCallbacks
- * @typedef {import('../rtcroom.js').DataChannelConfig} DataChannelConfig
- * @typedef {import('../rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCClientCallbacks} WebRTCClientCallbacks
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelConfig} DataChannelConfig
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
  */
 
 /**

@@ -4,8 +4,8 @@
 import { CustomStreamSource, UserMediaSource, isTrackSource, stopTracks } from './sources.js';
 
 /**
- * @typedef {import('../rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
- * @typedef {import('../rtcroom.js').TrackSource} TrackSource
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').TrackSource} TrackSource
  */
 
 export class LocalMedia {

@@ -17,10 +17,11 @@ from starlette.responses import FileResponse
 from starlette.routing import Route, WebSocketRoute
 
 from rtcroom.asgi import browser_client, webrtc
+from rtcroom.testing import ServeProcess
 from tests.examples import EXAMPLES, ROOT, example_env, load_example
-from tests.support import SIGNAL_PATH, free_port, run_uvicorn
+from tests.support import SIGNAL_PATH, run_uvicorn
 
-from .harness import WAIT_MS, rtcroom_serve, wait_for, wait_listening
+from .harness import WAIT_MS, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,10 +29,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo_url() -> AsyncIterator[str]:
     """``rtcroom serve`` with its defaults (2 peers per room), as the chat bot's docs say."""
-    port = free_port()
-    with rtcroom_serve(port, "--max-peers", "2") as server:
-        await wait_listening(port, server)
-        yield f"http://127.0.0.1:{port}"
+    async with ServeProcess("--max-peers", "2") as server:
+        yield server.http_url
 
 
 async def join_demo(browser: BrowserContext, url: str, room: str) -> Page:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from . import cli_security
 from .app import DEFAULT_PATH, create_app
 from .hub import DEFAULT_MAX_PEERS
 
@@ -35,7 +36,14 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"rtcroom: --redis: {exc}", file=sys.stderr)
             return 2
-    app = create_app(max_peers=args.max_peers, path=args.path, backend=backend)
+    try:
+        security = cli_security.from_serve_args(args)
+    except ValueError as exc:
+        print(f"rtcroom: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(
+        max_peers=args.max_peers, path=args.path, backend=backend, **security.app_options()
+    )
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -44,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         loop="auto",
         log_level=args.log_level,
         lifespan="on",
+        **cli_security.uvicorn_options(args),
     )
     server = uvicorn.Server(config)
     where = f"rooms in Redis at {backend.address.display()}" if backend else "rooms in memory"
@@ -54,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"per room, {where})",
         flush=True,
     )
+    print(security.banner(), flush=True)
     server.run()
     return 0
 
@@ -89,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    cli_security.add_serve_options(serve)
     serve.set_defaults(func=_serve)
+    cli_security.add_token_command(sub)
     return parser
 
 

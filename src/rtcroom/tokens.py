@@ -65,14 +65,18 @@ def create(
     metadata: Any = None,
     max_peers: int | None = None,
     not_before: float | None = None,
-    algorithm: str = "HS256",
+    algorithm: str | None = None,
     now: float | None = None,
 ) -> str:
     """A signed join token for ``identity`` to join ``room`` (``*`` wildcards allowed).
 
-    ``key`` is the shared secret for HS256, or a PEM private key for ES256 / EdDSA.
+    ``key`` is the shared secret for HS256, or a PEM private key (EC P-256 or Ed25519) for
+    ES256 / EdDSA; ``algorithm`` defaults to what the key is for.
     """
     Identity(identity, room, name, metadata, max_peers)  # the same checks the server applies
+    pem = _pem(key).lstrip().startswith(b"-----BEGIN")
+    if algorithm is None:
+        algorithm = _algorithm_of(_private_key(key)) if pem else "HS256"
     if algorithm not in _SIGN_ALGORITHMS:
         raise ValueError(
             f"algorithm must be one of {', '.join(_SIGN_ALGORITHMS)}, got {algorithm!r}"
@@ -211,6 +215,19 @@ def _public_key(key: str | bytes) -> tuple[Any, str]:
     if isinstance(loaded, ed25519.Ed25519PublicKey):
         return loaded, "EdDSA"
     raise TokenConfigError("the public key must be EC P-256 (ES256) or Ed25519 (EdDSA)")
+
+
+def _algorithm_of(private_key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if (
+        isinstance(private_key, ec.EllipticCurvePrivateKey)
+        and private_key.curve.name == "secp256r1"
+    ):
+        return "ES256"
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return "EdDSA"
+    raise TokenConfigError("the signing key must be EC P-256 (ES256) or Ed25519 (EdDSA)")
 
 
 def _private_key(key: str | bytes) -> Any:

@@ -129,6 +129,7 @@ def webrtc(
         limits=limits,
         ice_servers=ice_servers,
         on_duplicate_identity=on_duplicate_identity,
+        auth=auth,
     )
     return AiohttpSignalingHandler(
         endpoint.hub, max_message_bytes=max_message_bytes, auth=endpoint.gate.auth

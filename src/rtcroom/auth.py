@@ -231,3 +231,29 @@ __all__ = [
     "authenticate",
     "check_auth",
 ]
+
+
+# --- tokens stay out of access logs --------------------------------------------------------------
+
+_TOKEN_IN_URL: Final = re.compile(r"([?&]token=)[^&\s\"']+")
+ACCESS_LOGGERS: Final = ("uvicorn.access", "uvicorn.error", "aiohttp.access")
+"""Where ASGI/aiohttp servers log request lines, query string included."""
+
+
+class RedactTokens(logging.Filter):
+    """Replaces ``token=<value>`` in a log line with ``token=[redacted]``: a join token in a
+    URL is a credential until it expires, and access logs are read by many."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"\1[redacted]", message), None
+        return True
+
+
+def redact_tokens_in_access_logs() -> None:
+    """Install :class:`RedactTokens` on the servers' access loggers (once)."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())

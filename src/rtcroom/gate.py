@@ -17,7 +17,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .auth import Auth, Identity, Refusal, RequestInfo, authenticate, check_auth
+from .auth import (
+    Auth,
+    Identity,
+    Refusal,
+    RequestInfo,
+    authenticate,
+    check_auth,
+    redact_tokens_in_access_logs,
+)
 from .hub import Connection, Session, SignalingHub
 from .limits import ORIGIN_REFUSED, TOO_MANY_SOCKETS
 
@@ -36,6 +44,8 @@ class Gate:
     def __init__(self, hub: SignalingHub, auth: Auth | None = None) -> None:
         self.hub = hub
         self.auth = check_auth(auth)
+        if self.auth is not None:
+            redact_tokens_in_access_logs()
 
     def check_handshake(self, request: RequestInfo) -> Refusal | None:
         """Origin and open-socket checks. When it returns ``None`` the socket is counted

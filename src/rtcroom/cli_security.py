@@ -234,6 +234,13 @@ def from_serve_args(args: argparse.Namespace, env: Mapping[str, str] | None = No
         security.ice_servers = IceServers(
             args.stun_url, args.turn_url, turn_secret=turn_secret, turn_ttl=args.turn_ttl
         )
+    except ValueError as exc:
+        message = str(exc).replace("pass turn_secret=..., or set", "set")
+        for option, flag in (("stun: ", "--stun-url "), ("turn: ", "--turn-url ")):
+            if message.startswith(option):
+                message = flag + message.removeprefix(option)
+        raise OptionError(message) from None
+    try:
         security.limits = Limits(
             allowed_origins=tuple(args.allow_origin) if args.allow_origin else None,
             max_sockets_per_address=args.max_sockets_per_address,
@@ -244,8 +251,9 @@ def from_serve_args(args: argparse.Namespace, env: Mapping[str, str] | None = No
             max_rooms=args.max_rooms,
             join_timeout=args.join_timeout,
         )
-    except ValueError as exc:
-        raise OptionError(str(exc).replace("Limits.", "--").replace("_", "-")) from None
+    except ValueError as exc:  # "Limits.frame_rate must be ..." -> "--frame-rate must be ..."
+        name, _, rest = str(exc).removeprefix("Limits.").partition(" ")
+        raise OptionError(f"--{name.replace('_', '-')} {rest}") from None
     return security
 
 

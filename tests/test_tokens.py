@@ -350,3 +350,55 @@ async def test_duplicate_identity_replace_closes_the_older_socket(transport: str
         assert leaves == ["replaced"]
         await bob.close()
         await new.close()
+
+
+# --- the examples ----------------------------------------------------------------------------
+
+
+def _example(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    import importlib
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.syspath_prepend(root)
+    monkeypatch.setenv("RTCROOM_SECRET", SECRET)
+    monkeypatch.setenv("RTCROOM_TURN_SECRET", "turn-" + SECRET)
+    sys.modules.pop(f"examples.{name}", None)
+    return importlib.import_module(f"examples.{name}")
+
+
+async def test_the_tokens_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from .support import run_uvicorn
+
+    app = _example("tokens_app", monkeypatch).app
+    async with run_uvicorn(app) as port:
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as http:
+            minted = (await http.get(f"{base}/token", params={"user": "a", "room": "r"})).json()
+            ice = await http.get(f"{base}/api/call/signal/ice-servers?token={minted['token']}")
+        assert ice.json()["iceServers"][1]["username"].endswith(":a")
+        url = f"ws://127.0.0.1:{port}/api/call/signal?token={minted['token']}"
+        client = await connect(url, origin="https://app.example.com")
+        assert (await client.join("r"))["iceServers"][0] == {"urls": ["stun:turn.example.com:3478"]}
+        await client.close()
+
+
+async def test_the_cookie_auth_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from .support import run_uvicorn
+
+    app = _example("cookie_auth_app", monkeypatch).app
+    async with run_uvicorn(app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        client = await connect(url, additional_headers={"Cookie": "session=s-bob"})
+        await client.join("r")
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/who")).json() == {
+                client.peer_id: "bob"
+            }
+        await client.close()
+        assert (await refused_close(url))[0] == 4406

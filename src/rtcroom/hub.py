@@ -112,17 +112,16 @@ class Session:
 
     async def receive_binary(self) -> None:
         """A binary frame arrived: the protocol is text-only, so it is ``Invalid JSON``."""
-        if await self._rate_limited():
+        if self._over_limit or not self._frames.take():
+            await self._flooded()
             return
         await self._reject(ProtocolError(protocol.INVALID_JSON), report=True)
 
-    async def _rate_limited(self) -> bool:
+    async def _flooded(self) -> None:
         """Past the frame budget the socket is closed (1008): the one limit that closes,
-        because an error reply per frame would feed the flood."""
+        because an error reply per frame would feed the flood. Later frames are dropped."""
         if self._over_limit:
-            return True
-        if self._frames.take():
-            return False
+            return
         self._over_limit = True
         limits = self._hub.limits
         log.warning(
@@ -136,13 +135,13 @@ class Session:
             await self.conn.close(_limits.FRAME_RATE_CLOSE_CODE, reason)
         except Exception as exc:
             log.debug("closing %s failed: %r", self.peer_id or "unjoined socket", exc)
-        return True
 
     async def receive(self, data: str | bytes) -> None:
         """Handle one text frame (``str`` or UTF-8 ``bytes``). Never raises for bad input:
         the client gets the protocol's error frame and the socket lives on."""
         hub = self._hub
-        if await self._rate_limited():
+        if self._over_limit or not self._frames.take():
+            await self._flooded()
             return
         try:
             frame = protocol.parse(data)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from rtcroom import (
     AuthCloseCode,
+    AuthRefused,
     Identity,
     JoinTokens,
     RequestInfo,
@@ -402,3 +403,16 @@ async def test_the_cookie_auth_example(monkeypatch: pytest.MonkeyPatch) -> None:
             }
         await client.close()
         assert (await refused_close(url))[0] == 4406
+
+
+async def test_an_auth_callable_may_refuse_with_its_own_code_and_reason(transport: str) -> None:
+    def expired_session(request: RequestInfo) -> Identity | None:
+        raise AuthRefused(
+            AuthCloseCode.TOKEN_EXPIRED, "Session expired, sign in again " + "!" * 200
+        )
+
+    async with secure_server(transport, auth=expired_session) as server:
+        code, reason = await refused_close(server.url)
+        assert code == 4404
+        assert reason.startswith("Session expired, sign in again !!!") and reason.endswith("...")
+        assert len(reason.encode()) <= 123

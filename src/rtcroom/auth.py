@@ -185,7 +185,7 @@ async def authenticate(auth: Auth, request: RequestInfo) -> Identity | Refusal:
             result = await result
     except AuthRefused as exc:
         log.debug("refused a socket from %s: %s", request.address, exc.message)
-        return Refusal(int(exc.code), exc.message, _http_status(exc.code))
+        return Refusal(int(exc.code), _close_reason(exc.message), _http_status(exc.code))
     except Exception:
         log.exception("the auth callable raised for a socket from %s; refusing it", request.address)
         code = AuthCloseCode.AUTH_FAILED
@@ -203,6 +203,12 @@ async def authenticate(auth: Auth, request: RequestInfo) -> Identity | Refusal:
         code = AuthCloseCode.AUTH_FAILED
         return Refusal(int(code), AUTH_MESSAGES[code], 500)
     return result
+
+
+def _close_reason(message: str) -> str:
+    """A WebSocket close reason holds at most 123 bytes of UTF-8."""
+    raw = message.encode()
+    return message if len(raw) <= 123 else raw[:120].decode(errors="ignore") + "..."
 
 
 def _http_status(code: AuthCloseCode) -> int:

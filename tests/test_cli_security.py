@@ -172,3 +172,26 @@ def test_serve_refuses_bad_security_options() -> None:
         done = rtcroom("serve", "--port", str(free_port()), *args, **extra)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert message in done.stderr, done.stderr
+
+
+def test_token_create_signs_with_a_private_key_for_es256(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = tmp_path / "signing.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    done = rtcroom(
+        "token", "create", "--room", "r", "--identity", "svc", "--private-key-file", str(private)
+    )
+    assert done.returncode == 0, done.stderr
+    assert JoinTokens(public_key=public).verify(done.stdout.strip()).sub == "svc"

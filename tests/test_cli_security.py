@@ -3,7 +3,6 @@ an operator runs them (subprocesses, secrets in the environment)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from rtcroom import JoinTokens
+from rtcroom.testing import ServeProcess
 
 from .secure_support import SECRET, closed_with, connect, refused_status
 from .support import free_port
@@ -77,29 +77,15 @@ def test_token_create_says_what_is_wrong() -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve(
-    *args: str, **extra: str
-) -> AsyncIterator[tuple[int, list[str], asyncio.subprocess.Process]]:
-    """``rtcroom serve``; yields its port, its two start-up lines and the process."""
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rtcroom.cli", "serve", "--port", str(port), *args,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(**extra),
-    )  # fmt: skip
-    assert proc.stdout is not None
-    try:
-        lines = [(await asyncio.wait_for(proc.stdout.readline(), 20)).decode() for _ in range(2)]
-        async with httpx.AsyncClient() as http:
-            for _ in range(200):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.05)
-        yield port, lines, proc
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await asyncio.wait_for(proc.wait(), 20)
+async def serve(*args: str, **extra: str) -> AsyncIterator[ServeProcess]:
+    """``rtcroom serve`` with ``extra`` in its environment, once it is ready."""
+    async with ServeProcess(*args, log_level="info", env=env(**extra)) as served:
+        yield served
+
+
+def banner(served: ServeProcess) -> str:
+    """The second start-up line: join tokens and the ICE servers clients are told."""
+    return served.output().splitlines()[1]
 
 
 async def test_serve_turns_tokens_and_ice_servers_on_from_the_environment() -> None:
@@ -107,10 +93,11 @@ async def test_serve_turns_tokens_and_ice_servers_on_from_the_environment() -> N
         "--turn-url", "turn:127.0.0.1:3478", "--stun-url", "stun:127.0.0.1:3478",
         "--turn-ttl", "3600",
         RTCROOM_SECRET=SECRET, RTCROOM_TURN_SECRET=TURN_SECRET,
-    ) as (port, lines, proc):  # fmt: skip
-        assert lines[1] == (
+    ) as served:  # fmt: skip
+        port = served.port
+        assert banner(served) == (
             "rtcroom: join tokens required (HS256, key from $RTCROOM_SECRET); ICE servers for "
-            "clients: stun:127.0.0.1:3478, turn:127.0.0.1:3478 (credentials for 1 h)\n"
+            "clients: stun:127.0.0.1:3478, turn:127.0.0.1:3478 (credentials for 1 h)"
         )
         url = f"ws://127.0.0.1:{port}/api/call/signal"
         assert await closed_with(await connect(url)) == (
@@ -128,22 +115,37 @@ async def test_serve_turns_tokens_and_ice_servers_on_from_the_environment() -> N
         assert fetched.status_code == 200
         assert fetched.json()["iceServers"][0] == {"urls": ["stun:127.0.0.1:3478"]}
         await client.close()
-        proc.terminate()
-        assert proc.stdout is not None
-        output = (await asyncio.wait_for(proc.stdout.read(), 20)).decode()
-    everything = "".join(lines) + output
+        await served.send_signal()
+        everything = served.output()
     assert SECRET not in everything and TURN_SECRET not in everything
-    assert token not in everything  # the access log line shows token=[redacted]
+    assert token not in everything
+
+
+async def test_tokens_are_redacted_from_access_logs() -> None:
+    """Access lines (shown at --log-level debug) carry ``token=[redacted]``, never the token."""
+    async with serve("--log-level", "debug", RTCROOM_SECRET=SECRET) as served:
+        token = rtcroom(
+            "token", "create", "--room", "r", "--identity", "erin", RTCROOM_SECRET=SECRET
+        ).stdout.strip()
+        client = await connect(f"{served.url}?token={token}")
+        await client.join("r")
+        async with httpx.AsyncClient() as http:
+            url = served.url.replace("ws:", "http:")
+            assert (await http.get(f"{url}/ice-servers?token={token}")).status_code == 200
+        await client.close()
+        await served.send_signal()
+        everything = served.output()
+    assert SECRET not in everything and token not in everything
     assert "token=[redacted]" in everything
 
 
 async def test_serve_with_no_security_options_says_so_and_keeps_todays_behaviour() -> None:
-    async with serve() as (port, lines, _):
-        assert lines[1] == (
+    async with serve() as served:
+        assert banner(served) == (
             "rtcroom: no join tokens (anyone who reaches the server may join any room); "
-            "no ICE servers given to clients (they use their own defaults)\n"
+            "no ICE servers given to clients (they use their own defaults)"
         )
-        client = await connect(f"ws://127.0.0.1:{port}/api/call/signal")
+        client = await connect(served.url)
         assert set(await client.join("r")) == {"t", "peerId", "roomId", "peers"}
         await client.close()
 
@@ -151,8 +153,8 @@ async def test_serve_with_no_security_options_says_so_and_keeps_todays_behaviour
 async def test_serve_limits_options_reach_the_server() -> None:
     async with serve(
         "--allow-origin", "https://app.example.com", "--max-sockets-per-address", "2"
-    ) as (port, _, _):  # fmt: skip
-        url = f"ws://127.0.0.1:{port}/api/call/signal"
+    ) as served:  # fmt: skip
+        url, port = served.url, served.port
         assert (await refused_status(url, origin="https://evil.example.com"))[0] == 403
         same_host = f"http://127.0.0.1:{port}"  # the demo page, served by this server
         held = [await connect(url, origin=same_host) for _ in range(2)]

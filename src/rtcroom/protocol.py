@@ -1,6 +1,6 @@
 """Signaling frames in and out: parse, validate, encode.
 
-The wire contract is Agentuity's (see PROTOCOL.md in the project's shared notes): one JSON
+The wire contract is Agentuity's (docs/protocol.md): one JSON
 object per text frame, discriminated by ``t``. Error strings are exact because browser apps
 written for Agentuity's client show them to users and sometimes match on them.
 """
@@ -47,6 +47,12 @@ def room_not_granted(pattern: str) -> str:
 def identity_in_room(sub: str) -> str:
     """Extension: ``on_duplicate_identity="reject"`` and this identity is already in the room."""
     return f"Identity {sub!r} is already in this room (one connection per identity)"
+
+
+def frame_bytes(text: str) -> int:
+    """A text frame's size on the wire (UTF-8), which is what size limits count on every
+    transport. ASCII (nearly every SDP) is answered without encoding."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # --- client frames ---------------------------------------------------------------------------

@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._extras import MissingExtraError
 from .asgi import SignalingEndpoint, webrtc
+from .auth import AuthCloseCode, AuthRefused, Identity, RequestInfo
 from .backends import Backend, BackendUnavailable, MemoryBackend
 from .hub import RoomStats, SignalingCallbacks, SignalingHub
+from .limits import Limits
 from .protocol import ProtocolError
+from .tokens import JoinTokens
+from .turn import IceServers
 
 if TYPE_CHECKING:
     from .backends.redis import RedisBackend as RedisBackend
@@ -23,11 +27,18 @@ __version__ = "0.1.0"
 
 # RedisBackend is left out of __all__ so that ``import *`` works without the redis extra.
 __all__ = [
+    "AuthCloseCode",
+    "AuthRefused",
     "Backend",
     "BackendUnavailable",
+    "IceServers",
+    "Identity",
+    "JoinTokens",
+    "Limits",
     "MemoryBackend",
     "MissingExtraError",
     "ProtocolError",
+    "RequestInfo",
     "RoomStats",
     "SignalingCallbacks",
     "SignalingEndpoint",

@@ -19,8 +19,18 @@ from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from . import asgi
 from .asgi import DEFAULT_MAX_MESSAGE_BYTES
+from .auth import Auth, RequestInfo
 from .backends.base import Backend
-from .hub import DEFAULT_MAX_PEERS, DEFAULT_MAX_ROOM_ID_LENGTH, SignalingCallbacks, SignalingHub
+from .gate import Gate
+from .hub import (
+    DEFAULT_MAX_PEERS,
+    DEFAULT_MAX_ROOM_ID_LENGTH,
+    DuplicateIdentity,
+    SignalingCallbacks,
+    SignalingHub,
+)
+from .limits import Limits
+from .turn import IceServers
 from .webfiles import WebFile
 
 log = logging.getLogger("rtcroom.aiohttp")
@@ -56,9 +66,14 @@ class _AiohttpConnection:
 class AiohttpSignalingHandler:
     """An aiohttp request handler serving one signaling route; ``hub`` for rooms and kick."""
 
-    def __init__(self, hub: SignalingHub, *, max_message_bytes: int) -> None:
+    def __init__(
+        self, hub: SignalingHub, *, max_message_bytes: int, auth: Auth | None = None
+    ) -> None:
         self.hub = hub
         self.max_message_bytes = max_message_bytes
+        self.gate = Gate(hub, auth)
+        self.ice_servers = IceServersHandler(self.gate)
+        """Route ``GET <signal path>/ice-servers`` to it for apps that fetch before connecting."""
         _mark_async(self)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
@@ -73,8 +88,17 @@ class AiohttpSignalingHandler:
                 text=asgi.NOT_WEBSOCKET,
                 headers={"Upgrade": "websocket"},
             )
-        await ws.prepare(request)
-        session = await self.hub.session(_AiohttpConnection(ws))
+        info = request_info(request)
+        refusal = self.gate.check_handshake(info)
+        if refusal is not None:  # before the upgrade: a status and a one-line body
+            return web.Response(
+                status=refusal.http_status, text=refusal.message + "\n", headers=refusal.headers
+            )
+        session = await self.gate.open_session(
+            info, _AiohttpConnection(ws), lambda: ws.prepare(request)
+        )
+        if session is None:  # refused by auth: closed with its code and reason
+            return ws
         limit = self.max_message_bytes
         try:
             async for msg in ws:
@@ -101,8 +125,13 @@ def webrtc(
     hub: SignalingHub | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+    auth: Auth | None = None,
+    limits: Limits | None = None,
+    ice_servers: IceServers | None = None,
+    on_duplicate_identity: DuplicateIdentity = "allow",
 ) -> AiohttpSignalingHandler:
-    """A signaling handler with its own rooms (or those of ``hub``, to share them)."""
+    """A signaling handler with its own rooms (or those of ``hub``, to share them); the
+    options are those of :func:`rtcroom.asgi.webrtc`."""
     endpoint = asgi.webrtc(
         max_peers,
         callbacks,
@@ -110,8 +139,14 @@ def webrtc(
         hub=hub,
         max_message_bytes=max_message_bytes,
         max_room_id_length=max_room_id_length,
+        limits=limits,
+        ice_servers=ice_servers,
+        on_duplicate_identity=on_duplicate_identity,
+        auth=auth,
     )
-    return AiohttpSignalingHandler(endpoint.hub, max_message_bytes=max_message_bytes)
+    return AiohttpSignalingHandler(
+        endpoint.hub, max_message_bytes=max_message_bytes, auth=endpoint.gate.auth
+    )
 
 
 class WebFileHandler:
@@ -131,3 +166,25 @@ def browser_client(name: str = "rtcroom.js") -> WebFileHandler:
     """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
     ``index.html``) from your aiohttp app; raises ``ValueError`` for an unknown name."""
     return WebFileHandler(name)
+
+
+# --- join tokens, limits and ICE servers (see gate.py) ------------------------------------------
+
+
+def request_info(request: web.Request) -> RequestInfo:
+    """The handshake as ``auth`` and the limits see it."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    client = (str(peer[0]), int(peer[1])) if peer else None
+    return RequestInfo.build(request.path, dict(request.headers), request.query_string, client)
+
+
+class IceServersHandler:
+    """``GET <signal path>/ice-servers`` for aiohttp (see ``rtcroom.asgi.IceServersEndpoint``)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        _mark_async(self)
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        status, body, headers = await self.gate.ice_servers(request_info(request))
+        return web.json_response(body, status=status, headers=headers)

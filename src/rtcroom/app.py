@@ -14,8 +14,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from .asgi import SignalingEndpoint, WebFileApp, webrtc
+from .auth import Auth
 from .backends.base import Backend, BackendUnavailable
-from .hub import DEFAULT_MAX_PEERS
+from .gate import ICE_SERVERS_SUFFIX
+from .hub import DEFAULT_MAX_PEERS, DuplicateIdentity
+from .limits import Limits
+from .turn import IceServers
 from .webfiles import web_asset, web_asset_names
 
 DEFAULT_PATH = "/api/call/signal"
@@ -42,9 +46,20 @@ def create_app(
     max_peers: int = DEFAULT_MAX_PEERS,
     path: str = DEFAULT_PATH,
     backend: Backend | None = None,
+    auth: Auth | None = None,
+    limits: Limits | None = None,
+    ice_servers: IceServers | None = None,
+    on_duplicate_identity: DuplicateIdentity = "allow",
 ) -> Starlette:
     """``rtcroom serve`` as an app: mount it, or hand it to any ASGI server."""
-    endpoint: SignalingEndpoint = webrtc(max_peers=max_peers, backend=backend)
+    endpoint: SignalingEndpoint = webrtc(
+        max_peers=max_peers,
+        backend=backend,
+        auth=auth,
+        limits=limits,
+        ice_servers=ice_servers,
+        on_duplicate_identity=on_duplicate_identity,
+    )
 
     async def health(request: Request) -> JSONResponse:
         try:
@@ -69,6 +84,7 @@ def create_app(
     routes = [
         WebSocketRoute(path, endpoint),
         Route(path, endpoint, methods=["GET"]),  # a plain GET learns it needs a WebSocket
+        Route(path.rstrip("/") + ICE_SERVERS_SUFFIX, endpoint.ice_servers, methods=["GET", "HEAD"]),
         Route(HEALTH_PATH, health),
         _asset_route("/", "index.html"),
     ]

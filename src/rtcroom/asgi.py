@@ -16,14 +16,21 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import orjson
+
+from .auth import Auth, Refusal, RequestInfo
 from .backends.base import Backend
+from .gate import Gate
 from .hub import (
     DEFAULT_MAX_PEERS,
     DEFAULT_MAX_ROOM_ID_LENGTH,
+    DuplicateIdentity,
     SignalingCallbacks,
     SignalingHub,
 )
+from .limits import Limits
 from .protocol import frame_bytes
+from .turn import IceServers
 from .webfiles import WebFile
 
 Scope = MutableMapping[str, Any]
@@ -61,9 +68,14 @@ class _AsgiConnection:
 class SignalingEndpoint:
     """An ASGI app serving one signaling WebSocket route. ``hub`` gives rooms, stats and kick."""
 
-    def __init__(self, hub: SignalingHub, *, max_message_bytes: int) -> None:
+    def __init__(
+        self, hub: SignalingHub, *, max_message_bytes: int, auth: Auth | None = None
+    ) -> None:
         self.hub = hub
         self.max_message_bytes = max_message_bytes
+        self.gate = Gate(hub, auth)
+        self.ice_servers = IceServersEndpoint(self.gate)
+        """Mount at ``<signal path>/ice-servers`` (GET) for apps that fetch before connecting."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -71,9 +83,17 @@ class SignalingEndpoint:
             return
         if (await receive())["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
+        request = request_info(scope)
+        refusal = self.gate.check_handshake(request)
+        if refusal is not None:
+            await _deny_handshake(scope, send, refusal)
+            return
         conn = _AsgiConnection(send)
-        session = await self.hub.session(conn)
+        session = await self.gate.open_session(
+            request, conn, lambda: send({"type": "websocket.accept"})
+        )
+        if session is None:  # refused by auth: closed with its code and reason
+            return
         limit = self.max_message_bytes
         try:
             while True:
@@ -123,8 +143,17 @@ def webrtc(
     hub: SignalingHub | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+    auth: Auth | None = None,
+    limits: Limits | None = None,
+    ice_servers: IceServers | None = None,
+    on_duplicate_identity: DuplicateIdentity = "allow",
 ) -> SignalingEndpoint:
-    """A signaling endpoint with its own rooms (or those of ``hub``, to share them)."""
+    """A signaling endpoint with its own rooms (or those of ``hub``, to share them).
+
+    ``auth``: who may open a socket (``rtcroom.tokens.JoinTokens(secret)``, or your own
+    ``callable(RequestInfo) -> Identity | None``). ``limits``, ``ice_servers`` and
+    ``on_duplicate_identity`` configure the hub (pass them to ``SignalingHub`` when sharing one).
+    """
     if not isinstance(max_message_bytes, int) or max_message_bytes < 1:
         raise ValueError(
             f"max_message_bytes must be a positive integer (bytes), got {max_message_bytes!r}"
@@ -135,8 +164,16 @@ def webrtc(
             callbacks=callbacks,
             backend=backend,
             max_room_id_length=max_room_id_length,
+            limits=limits,
+            ice_servers=ice_servers,
+            on_duplicate_identity=on_duplicate_identity,
         )
-    return SignalingEndpoint(hub, max_message_bytes=max_message_bytes)
+    elif limits is not None or ice_servers is not None or on_duplicate_identity != "allow":
+        raise TypeError(
+            "with hub=..., pass limits, ice_servers and on_duplicate_identity to that "
+            "SignalingHub(...) instead: its rooms are shared, so are these settings"
+        )
+    return SignalingEndpoint(hub, max_message_bytes=max_message_bytes, auth=auth)
 
 
 class WebFileApp:
@@ -167,3 +204,54 @@ def browser_client(name: str = "rtcroom.js") -> WebFileApp:
     """Serve rtcroom's browser client (or another shipped file: ``rtcroom.d.ts``,
     ``index.html``) from your own ASGI app; raises ``ValueError`` for an unknown name."""
     return WebFileApp(name)
+
+
+# --- join tokens, limits and ICE servers (see gate.py) ------------------------------------------
+
+
+def request_info(scope: Scope) -> RequestInfo:
+    """The handshake of an ASGI ``websocket`` (or ``http``) scope, for ``auth`` and limits."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+    client = scope.get("client")
+    return RequestInfo.build(
+        scope.get("path", ""),
+        headers,
+        (scope.get("query_string") or b"").decode("latin-1"),
+        (str(client[0]), int(client[1])) if client else None,
+    )
+
+
+async def _deny_handshake(scope: Scope, send: Send, refusal: Refusal) -> None:
+    """Refuse before the upgrade: the status and a one-line body where the server supports the
+    ASGI denial-response extension (uvicorn does), else a bare 403."""
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": refusal.message})
+        return
+    body = (refusal.message + "\n").encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers.items()]
+    await send(
+        {"type": "websocket.http.response.start", "status": refusal.http_status, "headers": headers}
+    )
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+class IceServersEndpoint:
+    """``GET <signal path>/ice-servers``: ``{"iceServers": [...], "expiresAt": ...}``, with the
+    same token check as the socket (``?token=`` or ``Authorization: Bearer``)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope.get("method", "GET") not in ("GET", "HEAD"):
+            status, body, headers = 405, {"error": "Method Not Allowed"}, {"allow": "GET, HEAD"}
+        else:
+            status, body, headers = await self.gate.ice_servers(request_info(scope))
+        payload = orjson.dumps(body)
+        raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+        raw += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": payload})

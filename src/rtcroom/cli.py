@@ -9,6 +9,7 @@ import math
 import socket
 import sys
 
+from . import cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
 
@@ -92,6 +93,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"rtcroom: --redis: {exc}", file=sys.stderr)
             return EXIT_USAGE
     try:
+        security = cli_security.from_serve_args(args)
+    except ValueError as exc:
+        print(f"rtcroom: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         sock = _listen(args.host, args.port)
     except OSError as exc:
         print(f"rtcroom: {_cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
@@ -102,9 +108,11 @@ def _serve(args: argparse.Namespace) -> int:
     announcement = (
         f"rtcroom: serving on http://{shown_host}:{port}/  "
         f"(signaling at ws://{shown_host}:{port}{args.path}, max {args.max_peers} peers "
-        f"per room, {where})"
+        f"per room, {where})\n{security.banner()}"
     )
-    app = create_app(max_peers=args.max_peers, path=args.path, backend=backend)
+    app = create_app(
+        max_peers=args.max_peers, path=args.path, backend=backend, **security.app_options()
+    )
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -115,6 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
         # its lines (those, and its own start and stop chatter) show only at debug.
         log_level="warning" if args.log_level == "info" else args.log_level,
         lifespan="on",
+        **cli_security.uvicorn_options(args),
     )
     server = QuietServer(config, announcement)
     server.run(sockets=[sock])
@@ -163,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="default info; debug adds a line per connection and request",
     )
+    cli_security.add_serve_options(serve)
     serve.set_defaults(func=_serve)
+    cli_security.add_token_command(sub)
     return parser
 
 

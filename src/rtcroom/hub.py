@@ -12,18 +12,26 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from . import limits as _limits
 from . import protocol
+from .auth import Identity
 from .backends.base import Backend, BackendUnavailable
 from .backends.memory import MemoryBackend
+from .limits import AddressBook, Limits, TokenBucket
 from .protocol import Join, ProtocolError
+from .turn import IceServers
 
 log = logging.getLogger("rtcroom.hub")
 
 DEFAULT_MAX_PEERS = 2
 DEFAULT_MAX_ROOM_ID_LENGTH = 256
 KICK_CLOSE_CODE = 4000
+REPLACED_CLOSE_CODE = 4409
+"""Closes the older socket when a newer one joins the room with the same identity (``replace``)."""
+REPLACED_REASON = "Replaced by a newer connection with the same identity"
+DuplicateIdentity = Literal["allow", "replace", "reject"]
 LOST_CLOSE_CODE = 1012
 """Closes a socket whose peer the shared backend lost (``1012``: service restart; rejoin)."""
 
@@ -62,25 +70,79 @@ class RoomStats:
 
 
 class Session:
-    """One socket's life in the hub: not joined, then joined as exactly one peer, then gone."""
+    """One socket's life in the hub: not joined, then joined as exactly one peer, then gone.
 
-    __slots__ = ("_closed", "_hub", "conn", "peer_id", "room_id")
+    ``identity`` is who authenticated the socket (``None`` without ``auth``); ``address`` the
+    client address the per-address limits count against (its open-socket count, taken at the
+    handshake, is given back when the session closes).
+    """
 
-    def __init__(self, hub: SignalingHub, conn: Connection) -> None:
+    __slots__ = (
+        "_closed",
+        "_counted",
+        "_frames",
+        "_hub",
+        "_join_timer",
+        "_over_limit",
+        "address",
+        "conn",
+        "identity",
+        "peer_id",
+        "room_id",
+    )
+
+    def __init__(
+        self,
+        hub: SignalingHub,
+        conn: Connection,
+        identity: Identity | None = None,
+        address: str | None = None,
+    ) -> None:
         self._hub = hub
         self.conn = conn
+        self.identity = identity
+        self.address = address or "unknown"
+        self._counted = address is not None
         self.peer_id: str | None = None
         self.room_id: str | None = None
         self._closed = False
+        self._over_limit = False
+        self._frames = TokenBucket(hub.limits.frame_rate, hub.limits.frame_burst)
+        self._join_timer: asyncio.TimerHandle | None = None
 
     async def receive_binary(self) -> None:
         """A binary frame arrived: the protocol is text-only, so it is ``Invalid JSON``."""
+        if self._over_limit or not self._frames.take():
+            await self._flooded()
+            return
         await self._reject(ProtocolError(protocol.INVALID_JSON), report=True)
+
+    async def _flooded(self) -> None:
+        """Past the frame budget the socket is closed (1008): the one limit that closes,
+        because an error reply per frame would feed the flood. Later frames are dropped."""
+        if self._over_limit:
+            return
+        self._over_limit = True
+        limits = self._hub.limits
+        log.warning(
+            "closing a socket from %s (%s): over %g frames per second",
+            self.address,
+            self.peer_id or "not joined",
+            limits.frame_rate,
+        )
+        try:
+            reason = _limits.frame_rate_reason(limits.frame_rate, limits.frame_burst)
+            await self.conn.close(_limits.FRAME_RATE_CLOSE_CODE, reason)
+        except Exception as exc:
+            log.debug("closing %s failed: %r", self.peer_id or "unjoined socket", exc)
 
     async def receive(self, data: str | bytes) -> None:
         """Handle one text frame (``str`` or UTF-8 ``bytes``). Never raises for bad input:
         the client gets the protocol's error frame and the socket lives on."""
         hub = self._hub
+        if self._over_limit or not self._frames.take():
+            await self._flooded()
+            return
         try:
             frame = protocol.parse(data)
         except ProtocolError as exc:
@@ -100,6 +162,12 @@ class Session:
 
     async def close(self) -> None:
         """The socket ended (any cause). Idempotent: ``peer-left`` goes out once."""
+        if self._join_timer is not None:
+            self._join_timer.cancel()
+            self._join_timer = None
+        if self._counted:
+            self._counted = False
+            self._hub.addresses.close_socket(self.address)
         if self._closed:
             return
         self._closed = True
@@ -137,6 +205,9 @@ class SignalingHub:
         callbacks: SignalingCallbacks | None = None,
         backend: Backend | None = None,
         max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
+        limits: Limits | None = None,
+        ice_servers: IceServers | None = None,
+        on_duplicate_identity: DuplicateIdentity = "allow",
     ) -> None:
         if not isinstance(max_peers, int) or max_peers < 1:
             raise ValueError(f"max_peers must be a positive integer, got {max_peers!r}")
@@ -145,6 +216,23 @@ class SignalingHub:
                 "callbacks must be a rtcroom.SignalingCallbacks(...), "
                 f"got {type(callbacks).__name__}"
             )
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a rtcroom.Limits(...), got {type(limits).__name__}")
+        if ice_servers is not None and not isinstance(ice_servers, IceServers):
+            raise TypeError(
+                f"ice_servers must be a rtcroom.IceServers(...), got {type(ice_servers).__name__}"
+            )
+        if on_duplicate_identity not in ("allow", "replace", "reject"):
+            raise ValueError(
+                "on_duplicate_identity must be 'allow', 'replace' or 'reject', "
+                f"got {on_duplicate_identity!r}"
+            )
+        self.limits = limits or Limits()
+        self.ice_servers = ice_servers or IceServers()
+        self.on_duplicate_identity: DuplicateIdentity = on_duplicate_identity
+        self.addresses = AddressBook(self.limits)
+        self._room_members: dict[str, int] = {}  # rooms with members on this process
+        self._identities: dict[str, Identity] = {}
         self.max_peers = max_peers
         self.callbacks = callbacks or SignalingCallbacks()
         self.backend = backend or MemoryBackend()
@@ -163,10 +251,35 @@ class SignalingHub:
                     await self.backend.open(self._deliver, self._peer_gone, self._kick_here)
                     self._opened = True
 
-    async def session(self, conn: Connection) -> Session:
-        """A new socket arrived; opens the backend on first use."""
+    async def session(
+        self, conn: Connection, *, identity: Identity | None = None, address: str | None = None
+    ) -> Session:
+        """A new socket arrived (already authenticated, if ``auth`` is on); opens the backend on
+        first use and starts its join timeout."""
         await self.open()
-        return Session(self, conn)
+        session = Session(self, conn, identity, address)
+        timeout = self.limits.join_timeout
+        if timeout:
+            loop = asyncio.get_running_loop()
+            session._join_timer = loop.call_later(timeout, self._join_timed_out, session)
+        return session
+
+    def _join_timed_out(self, session: Session) -> None:
+        session._join_timer = None
+        if session.peer_id is None and not session._closed and not session._over_limit:
+            session._over_limit = True  # ignore whatever it sends while the close goes out
+            log.info(
+                "closing a socket from %s: no join within %g s",
+                session.address,
+                self.limits.join_timeout,
+            )
+            task = asyncio.ensure_future(
+                session.conn.close(
+                    _limits.JOIN_TIMEOUT_CLOSE_CODE,
+                    _limits.join_timeout_reason(self.limits.join_timeout),
+                )
+            )
+            task.add_done_callback(_log_close_failure)
 
     async def close(self) -> None:
         """Close every local socket (their peers leave as ``disconnect``) and the backend."""
@@ -195,6 +308,30 @@ class SignalingHub:
         """Peer id -> room id for the sockets held by this process."""
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
 
+    def local_identities(self) -> dict[str, Identity]:
+        """Peer id -> :class:`Identity` for this process's authenticated peers."""
+        return dict(self._identities)
+
+    def peer_identity(self, peer_id: str) -> Identity | None:
+        """The identity of a peer held by this process; valid in ``on_peer_join`` and
+        ``on_peer_leave`` too. ``None`` for an unknown peer or one joined without ``auth``."""
+        return self._identities.get(peer_id)
+
+    async def kick_identity(
+        self, sub: str, room_id: str | None = None, reason: str = "kicked"
+    ) -> list[str]:
+        """Kick every peer of this process whose identity is ``sub`` (in ``room_id`` only, if
+        given); returns their peer ids."""
+        kicked = []
+        for peer_id, session in list(self._local.items()):
+            if session.identity is None or session.identity.sub != sub:
+                continue
+            if room_id is not None and session.room_id != room_id:
+                continue
+            if await self._kick_here(peer_id, reason):
+                kicked.append(peer_id)
+        return kicked
+
     async def kick(self, peer_id: str, reason: str = "kicked") -> bool:
         """Remove a peer and close its socket, on whichever process holds it.
 
@@ -206,14 +343,16 @@ class SignalingHub:
             return await self.backend.kick_elsewhere(peer_id, reason)
         return await self._kick_here(peer_id, reason)
 
-    async def _kick_here(self, peer_id: str, reason: str) -> bool:
+    async def _kick_here(
+        self, peer_id: str, reason: str, *, why: str = "kicked", code: int = KICK_CLOSE_CODE
+    ) -> bool:
         session = self._local.get(peer_id)
         if session is None or session._closed:
             return False
         session._closed = True
-        await self._leave(session, "kicked")
+        await self._leave(session, why)
         try:
-            await session.conn.close(KICK_CLOSE_CODE, reason)
+            await session.conn.close(code, reason)
         except Exception as exc:
             log.debug("closing kicked %s failed: %r", peer_id, exc)
         return True
@@ -228,27 +367,102 @@ class SignalingHub:
             msg = protocol.room_id_too_long(self.max_room_id_length)
             await session._reject(ProtocolError(msg), report=False)
             return
+        identity = session.identity
+        if identity is not None and not identity.may_join(room_id):
+            err = ProtocolError(protocol.room_not_granted(identity.room))
+            await session._reject(err, report=True, room_id=room_id)
+            return
+        refusal = self._join_limit(session, room_id)
+        if refusal is not None:
+            await session._reject(ProtocolError(refusal), report=False, room_id=room_id)
+            return
+        if identity is not None and self.on_duplicate_identity != "allow":
+            twins = self._same_identity(identity.sub, room_id, session)
+            if twins and self.on_duplicate_identity == "reject":
+                err = ProtocolError(protocol.identity_in_room(identity.sub))
+                await session._reject(err, report=True, room_id=room_id)
+                return
+            for twin in twins:
+                await self._replace(twin)
+        max_peers = identity.max_peers if identity and identity.max_peers else self.max_peers
+        self._room_members[room_id] = self._room_members.get(room_id, 0) + 1  # held while joining
         try:
-            admission = await self.backend.join(room_id, self.max_peers)
+            admission = await self.backend.join(room_id, max_peers)
         except BackendUnavailable as exc:
+            self._forget_member(room_id)
             await session._send(protocol.error(str(exc)))
             await self._fire("on_error", exc, None, room_id)
             return
         if admission is None:
-            err = ProtocolError(protocol.room_full(self.max_peers))
+            self._forget_member(room_id)
+            err = ProtocolError(protocol.room_full(max_peers))
             await session._reject(err, report=True, room_id=room_id)
             return
         peer_id = admission.peer_id
         if session._closed:  # the socket died while the backend was admitting it
+            self._forget_member(room_id)
             await self.backend.leave(room_id, peer_id)
             return
+        if session._join_timer is not None:
+            session._join_timer.cancel()
+            session._join_timer = None
         session.peer_id, session.room_id = peer_id, room_id
         self._local[peer_id] = session
+        if identity is not None:
+            self._identities[peer_id] = identity
+            if self.on_duplicate_identity == "replace":  # a twin that joined meanwhile
+                for twin in self._same_identity(identity.sub, room_id, session):
+                    await self._replace(twin)
         if admission.room_created:
             await self._fire("on_room_created", room_id)
         await self._fire("on_peer_join", peer_id, room_id)
-        await session._send(protocol.joined(peer_id, room_id, admission.peers))
+        ice = self.ice_servers.for_user(identity.sub if identity else peer_id) or None
+        await session._send(protocol.joined(peer_id, room_id, admission.peers, ice))
         await self.backend.publish(room_id, peer_id, None, protocol.peer_joined(peer_id))
+
+    def _join_limit(self, session: Session, room_id: str) -> str | None:
+        """The error message for a join the limits refuse, else ``None``."""
+        limits = self.limits
+        if not self.addresses.allow_join(session.address):
+            log.warning(
+                "refused a join from %s: over %g joins per second",
+                session.address,
+                limits.join_rate,
+            )
+            return _limits.too_many_joins(limits.join_rate)
+        if (
+            limits.max_rooms
+            and room_id not in self._room_members
+            and len(self._room_members) >= limits.max_rooms
+        ):
+            log.warning(
+                "refused a join: this process holds %d rooms (the maximum)", len(self._room_members)
+            )
+            return _limits.too_many_rooms(limits.max_rooms)
+        return None
+
+    def _same_identity(self, sub: str, room_id: str, other_than: Session) -> list[Session]:
+        return [
+            s
+            for s in self._local.values()
+            if s is not other_than
+            and s.room_id == room_id
+            and s.identity is not None
+            and s.identity.sub == sub
+        ]
+
+    async def _replace(self, twin: Session) -> None:
+        if twin.peer_id is not None:
+            await self._kick_here(
+                twin.peer_id, REPLACED_REASON, why="replaced", code=REPLACED_CLOSE_CODE
+            )
+
+    def _forget_member(self, room_id: str) -> None:
+        count = self._room_members.get(room_id, 0) - 1
+        if count > 0:
+            self._room_members[room_id] = count
+        else:
+            self._room_members.pop(room_id, None)
 
     async def _leave(self, session: Session, reason: str) -> None:
         peer_id, room_id = session.peer_id, session.room_id
@@ -256,13 +470,17 @@ class SignalingHub:
             return
         if self._local.get(peer_id) is session:
             del self._local[peer_id]
-        departure = await self.backend.leave(room_id, peer_id)
-        if departure is None:
-            return
-        await self._fire("on_peer_leave", peer_id, room_id, reason)
-        await self.backend.publish(room_id, peer_id, None, protocol.peer_left(peer_id))
-        if departure.room_destroyed:
-            await self._fire("on_room_destroyed", room_id)
+            self._forget_member(room_id)
+        try:
+            departure = await self.backend.leave(room_id, peer_id)
+            if departure is None:
+                return
+            await self._fire("on_peer_leave", peer_id, room_id, reason)
+            await self.backend.publish(room_id, peer_id, None, protocol.peer_left(peer_id))
+            if departure.room_destroyed:
+                await self._fire("on_room_destroyed", room_id)
+        finally:
+            self._identities.pop(peer_id, None)
 
     async def _deliver(self, peer_id: str, text: str) -> None:
         session = self._local.get(peer_id)
@@ -278,8 +496,10 @@ class SignalingHub:
         """
         session = self._local.pop(peer_id, None)
         if session is not None:
+            self._forget_member(room_id)
             session._closed = True
             await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
+            self._identities.pop(peer_id, None)
             try:
                 await session.conn.close(LOST_CLOSE_CODE, "room store lost this peer; rejoin")
             except Exception as exc:
@@ -302,3 +522,8 @@ class SignalingHub:
                 await result
         except Exception:
             log.exception("rtcroom callback %s%r raised; the hub carries on", name, args)
+
+
+def _log_close_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("closing an unjoined socket failed: %r", task.exception())

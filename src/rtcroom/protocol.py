@@ -39,6 +39,16 @@ def room_id_too_long(limit: int) -> str:
     return f"roomId too long (max {limit} characters)"
 
 
+def room_not_granted(pattern: str) -> str:
+    """Extension: the socket's identity (join token) does not grant the room it asked for."""
+    return f"Not allowed to join this room (your token grants room {pattern!r})"
+
+
+def identity_in_room(sub: str) -> str:
+    """Extension: ``on_duplicate_identity="reject"`` and this identity is already in the room."""
+    return f"Identity {sub!r} is already in this room (one connection per identity)"
+
+
 def frame_bytes(text: str) -> int:
     """A text frame's size on the wire (UTF-8), which is what size limits count on every
     transport. ASCII (nearly every SDP) is answered without encoding."""
@@ -138,8 +148,15 @@ def _dump(obj: dict[str, Any]) -> str:
         return json.dumps(obj, separators=(",", ":"))
 
 
-def joined(peer_id: str, room_id: str, peers: list[str]) -> str:
-    return _dump({"t": "joined", "peerId": peer_id, "roomId": room_id, "peers": peers})
+def joined(
+    peer_id: str, room_id: str, peers: list[str], ice_servers: list[Any] | None = None
+) -> str:
+    """``ice_servers`` (an extension, ignored by Agentuity's client) rides along as
+    ``iceServers`` when the server has STUN/TURN servers to hand out."""
+    frame: dict[str, Any] = {"t": "joined", "peerId": peer_id, "roomId": room_id, "peers": peers}
+    if ice_servers:
+        frame["iceServers"] = ice_servers
+    return _dump(frame)
 
 
 def peer_joined(peer_id: str) -> str:

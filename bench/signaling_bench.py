@@ -555,7 +555,7 @@ if __name__ == "__main__":
     if parsed.anchor:
         anchor_installed()
         if "--setups" not in sys.argv:
-            parsed.setups = ["anchor", "serve", "asgi-sansio", "asgi-default", "aiohttp"]
+            parsed.setups = list(ANCHOR_SETUPS)
         if "--messages" not in sys.argv:
             parsed.messages = 2000
         unknown = set(parsed.setups) - set(ANCHOR_SETUPS)

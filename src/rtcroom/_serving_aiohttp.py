@@ -23,6 +23,9 @@ from .webfiles import web_asset_names
 
 log = logging.getLogger("rtcroom.app")
 
+BACKLOG = 2048
+"""Handshakes waiting to be accepted (uvicorn's default; aiohttp's 128 drops a burst of
+connecting clients into TCP's one-second SYN retry)."""
 SHUTDOWN_SECONDS = 5.0
 """How long a stop waits for sockets to finish closing (every one was sent a close at once)."""
 
@@ -45,12 +48,13 @@ def create_app(*, path: str, **options: Any) -> web.Application:
         }
         return web.json_response(body)
 
-    app = web.Application(middlewares=[_wrong_websocket_path(path)])
+    app = web.Application()
     app.router.add_get(path, handler)
     app.router.add_get(path.rstrip("/") + ICE_SERVERS_SUFFIX, handler.ice_servers)
     app.router.add_get(HEALTH_PATH, health)
     for name in web_asset_names():
         app.router.add_get("/" if name == "index.html" else f"/{name}", WebFileHandler(name))
+    app.router.add_get("/{anything:.*}", _wrong_websocket_path(path))  # last: what is left
 
     async def open_hub(app: web.Application) -> None:
         await hub.open()  # a shared backend connects (and reports trouble) at start
@@ -64,26 +68,20 @@ def create_app(*, path: str, **options: Any) -> web.Application:
     return app
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _wrong_websocket_path(signal_path: str) -> Any:
+def _wrong_websocket_path(signal_path: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A WebSocket to any other path gets a 404 naming the signaling path (the log says it too:
-    browsers show only the status)."""
+    browsers show only the status). A route, not a middleware: a middleware's frame would stay
+    alive beside every open socket."""
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPNotFound:
-            if request.headers.get("Upgrade", "").lower() != "websocket":
-                raise
+    async def refuse(request: web.Request) -> web.Response:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPNotFound()
         asked = request.path
         log.warning("refused a WebSocket to %r: the signaling endpoint is %s", asked, signal_path)
         text = f"no WebSocket endpoint at {asked}; the signaling endpoint is {signal_path}\n"
         return web.Response(status=404, text=text)
 
-    return middleware
+    return refuse
 
 
 class _AccessLog(AbstractAccessLogger):
@@ -152,7 +150,7 @@ async def _serve(
         except NotImplementedError:  # Windows: Ctrl-C arrives as KeyboardInterrupt instead
             pass
     try:
-        site = web.SockSite(runner, sock)
+        site = web.SockSite(runner, sock, backlog=BACKLOG)
         await site.start()
         print(announcement, flush=True)
         await stop.wait()

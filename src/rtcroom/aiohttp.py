@@ -141,6 +141,7 @@ class AiohttpSignalingHandler:
         session = await self.gate.open_session(
             info, _AiohttpConnection(ws, request), lambda: ws.prepare(request)
         )
+        del info  # its copy of the headers need not live as long as the socket
         if session is None:  # refused by auth: closed with its code and reason
             return ws
         limit = self.max_message_bytes

@@ -47,9 +47,7 @@ def _option_problem(args: argparse.Namespace) -> str | None:
     if not math.isfinite(args.redis_node_ttl):
         return f"--redis-node-ttl must be a finite number of seconds, got {args.redis_node_ttl}"
     if args.server == "aiohttp":
-        import importlib.util
-
-        if importlib.util.find_spec("aiohttp") is None:
+        if not _have_aiohttp():
             return "--server aiohttp needs aiohttp: pip install 'rtcroom[fast]'"
         if args.forwarded_allow_ips:
             return "--forwarded-allow-ips needs --server uvicorn (or auto)"
@@ -86,9 +84,16 @@ def _server_layer(args: argparse.Namespace) -> str:
         return str(args.server)
     if args.forwarded_allow_ips:  # uvicorn's proxy-header handling
         return "uvicorn"
+    return "aiohttp" if _have_aiohttp() else "uvicorn"
+
+
+def _have_aiohttp() -> bool:
     import importlib.util
 
-    return "aiohttp" if importlib.util.find_spec("aiohttp") else "uvicorn"
+    try:
+        return importlib.util.find_spec("aiohttp") is not None
+    except ImportError:
+        return False
 
 
 def _serve(args: argparse.Namespace) -> int:

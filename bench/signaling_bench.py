@@ -555,7 +555,7 @@ if __name__ == "__main__":
         default=[],
         help="--anchor: also 10,000 peers trickling ICE (and --idle sockets) on these servers",
     )
-    parser.add_argument("--trickle-rate", type=int, default=5000, help="--scale: frames/s")
+    parser.add_argument("--trickle-rate", type=int, default=1000, help="--scale: frames/s in all")
     parser.add_argument("--trickle-seconds", type=float, default=10.0)
     parser.add_argument("--idle", type=int, default=50_000, help="--scale: joined sockets held")
     parsed = parser.parse_args()

@@ -5,6 +5,15 @@ One command; it enters a loopback-only network namespace itself when it may::
 
     python bench/signaling_bench.py                          # uvicorn and aiohttp, in memory
     python bench/signaling_bench.py --setups uvicorn redis redis-2 --detect-kill   # Redis
+    python bench/signaling_bench.py --anchor --scale serve anchor   # against Agentuity's server
+
+``--anchor`` installs Agentuity's room manager (npm ``@agentuity/runtime``, pinned by
+bench/anchor/package-lock.json) with ``npm ci`` before entering the namespace, and runs it on Node
+``ws`` beside ``rtcroom serve`` (each layer), ``webrtc()`` under uvicorn (each ``--ws``) and the
+aiohttp adapter, alternating them round by round, all driven by one Node load generator
+(bench/anchor/load.mjs). It prints one table, ratios to the anchor included; ``--scale`` adds
+10,000 peers trickling ICE and as many idle joined sockets as ``--idle`` (and the open-file
+limit) allow.
 
 Each round starts fresh server processes (and, for Redis setups, one private ``redis-server``
 for the run), joins ``--rooms`` rooms of two peers (the receiver on the last process, the sender

@@ -1,0 +1,90 @@
+"""One Chromium, one ``rtcroom serve`` and the two built apps per test module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import pytest_asyncio
+from playwright.async_api import BrowserContext, Page
+
+from tests.browser.harness import chromium, rtcroom_serve
+from tests.browser.harness import wait_listening as wait_serving
+from tests.support import free_port
+
+from .apps import AGENTUITY, EXAMPLE, require_built, vite_preview, wait_listening
+
+
+@dataclass
+class Servers:
+    rtcroom: str  # rtcroom serve, e.g. http://127.0.0.1:PORT
+    example: str  # examples/react, built, behind vite preview
+    agentuity: str  # the page on Agentuity's own hook, same
+
+
+# Test pages record what they log and every RTCPeerConnection they make (for getStats()), so
+# the tests can look at what reached the page without touching the app's code.
+RECORD_PEER_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Native);
+})();
+"""
+
+
+@dataclass
+class AppPage:
+    page: Page
+    logs: list[str]
+
+
+OpenPage = Callable[[str], Awaitable[AppPage]]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def servers() -> AsyncIterator[Servers]:
+    require_built()
+    ports = [free_port() for _ in range(3)]
+    rtcroom = f"http://127.0.0.1:{ports[0]}"
+    with ExitStack() as stack:
+        serve = stack.enter_context(rtcroom_serve(ports[0], "--max-peers", "2"))
+        example = stack.enter_context(vite_preview(EXAMPLE, ports[1], rtcroom))
+        agentuity = stack.enter_context(vite_preview(AGENTUITY, ports[2], rtcroom))
+        await wait_serving(ports[0], serve)
+        await wait_listening(ports[1], example, "vite preview (examples/react)")
+        await wait_listening(ports[2], agentuity, "vite preview (tests/react/agentuity-app)")
+        yield Servers(rtcroom, f"http://127.0.0.1:{ports[1]}", f"http://127.0.0.1:{ports[2]}")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[BrowserContext]:
+    async with chromium() as ctx:
+        await ctx.add_init_script(RECORD_PEER_CONNECTIONS)
+        yield ctx
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def open_page(browser: BrowserContext) -> AsyncIterator[OpenPage]:
+    """Opens a page at a URL, recording its console; closes it after the test."""
+    pages: list[Page] = []
+
+    async def open_one(url: str) -> AppPage:
+        page = await browser.new_page()
+        pages.append(page)
+        logs: list[str] = []
+        page.on("console", lambda msg: logs.append(msg.text))
+        page.on("pageerror", lambda exc: logs.append(f"[page error] {exc}"))
+        await page.goto(url)
+        return AppPage(page, logs)
+
+    yield open_one
+    for page in pages:
+        await page.close()

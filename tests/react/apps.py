@@ -54,13 +54,29 @@ def require_built() -> None:
 
 @contextmanager
 def vite_preview(app: Path, port: int, rtcroom_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``vite preview`` of ``app``'s build on 127.0.0.1:``port``, forwarding the signaling path
-    to ``rtcroom_url``."""
+    """``vite preview`` of ``app``'s production build on 127.0.0.1:``port``, forwarding the
+    signaling path to ``rtcroom_url``."""
+    with _vite(app, ["preview"], port, rtcroom_url) as proc:
+        yield proc
+
+
+@contextmanager
+def vite_dev(app: Path, port: int, rtcroom_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``npm run dev`` of ``app``: React's development build, where StrictMode mounts every
+    component twice."""
+    with _vite(app, [], port, rtcroom_url) as proc:
+        yield proc
+
+
+@contextmanager
+def _vite(
+    app: Path, command: list[str], port: int, rtcroom_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [
             "node",
             str(app / "node_modules" / "vite" / "bin" / "vite.js"),
-            "preview",
+            *command,
             "--host",
             "127.0.0.1",
             "--port",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
@@ -13,7 +14,7 @@ from tests.browser.harness import chromium, rtcroom_serve
 from tests.browser.harness import wait_listening as wait_serving
 from tests.support import free_port
 
-from .apps import AGENTUITY, EXAMPLE, require_built, vite_preview, wait_listening
+from .apps import AGENTUITY, EXAMPLE, require_built, vite_dev, vite_preview, wait_listening
 
 
 @dataclass
@@ -23,19 +24,25 @@ class Servers:
     agentuity: str  # the page on Agentuity's own hook, same
 
 
-# Test pages record what they log and every RTCPeerConnection they make (for getStats()), so
-# the tests can look at what reached the page without touching the app's code.
-RECORD_PEER_CONNECTIONS = """
+# Test pages record what they log, every RTCPeerConnection they make (for getStats()) and the
+# signaling sockets they open, so the tests can look at what reached the page without touching
+# the app's code.
+RECORD_CONNECTIONS = """
 (() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
+  const record = (name, list, keep) => {
+    const Native = window[name];
+    window[list] = [];
+    const Recorded = function (...args) {
+      const made = new Native(...args);
+      if (keep(args)) window[list].push(made);
+      return made;
+    };
+    Recorded.prototype = Native.prototype;
+    Object.setPrototypeOf(Recorded, Native);
+    window[name] = Recorded;
   };
-  window.RTCPeerConnection.prototype = Native.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, Native);
+  record('RTCPeerConnection', '__pcs', () => true);
+  record('WebSocket', '__signalSockets', (args) => String(args[0]).includes('/api/call/signal'));
 })();
 """
 
@@ -64,10 +71,23 @@ async def servers() -> AsyncIterator[Servers]:
         yield Servers(rtcroom, f"http://127.0.0.1:{ports[1]}", f"http://127.0.0.1:{ports[2]}")
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["production", "development"])
+async def example_any_build(request: pytest.FixtureRequest, servers: Servers) -> AsyncIterator[str]:
+    """examples/react built (vite preview) or under ``npm run dev``, where React's development
+    build runs StrictMode's double mount."""
+    if request.param == "production":
+        yield servers.example
+        return
+    port = free_port()
+    with vite_dev(EXAMPLE, port, servers.rtcroom) as dev:
+        await wait_listening(port, dev, "vite dev server (examples/react)")
+        yield f"http://127.0.0.1:{port}"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[BrowserContext]:
     async with chromium() as ctx:
-        await ctx.add_init_script(RECORD_PEER_CONNECTIONS)
+        await ctx.add_init_script(RECORD_CONNECTIONS)
         yield ctx
 
 

@@ -58,7 +58,7 @@ def page_errors(p: AppPage) -> list[str]:
     return [line for line in p.logs if line.startswith("[page error]") or "Invalid hook" in line]
 
 
-# Statistics of the page's recorded RTCPeerConnections (see conftest.RECORD_PEER_CONNECTIONS).
+# Statistics of the page's recorded RTCPeerConnections (see conftest.RECORD_CONNECTIONS).
 INBOUND = """async (kind) => {
   let best = null;
   for (const pc of window.__pcs) {
@@ -119,3 +119,9 @@ async def remote_video_plays(p: AppPage) -> None:
         p.page,
         "() => [...document.querySelectorAll('video.remote-video')].some((v) => v.videoWidth > 0)",
     )
+
+
+async def signal_sockets(p: AppPage) -> int:
+    """How many signaling WebSockets the page has opened so far."""
+    count: int = await p.page.evaluate("window.__signalSockets.length")
+    return count

@@ -20,6 +20,7 @@ from .pages import (
     page_errors,
     remote_video_plays,
     send_until_logged,
+    signal_sockets,
     wait_black,
     wait_bright,
     wait_logged,
@@ -31,8 +32,25 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 WAIT = 20.0
 
 
-async def test_data_chat_pair_exchanges_messages(servers: Servers, open_page: OpenPage) -> None:
-    url = app_url(servers.example, new_room(), "chat")
+async def test_calls_that_join_on_mount_open_one_socket_each(
+    example_any_build: str, open_page: OpenPage
+) -> None:
+    """The docs' error-handling call joins on mount. In development React mounts it twice
+    (StrictMode): a second socket would take the room's other place (rooms hold 2 here)."""
+    url = app_url(example_any_build, new_room(), "errors")
+    a = await open_page(url)
+    await wait_state(a, "signaling")
+    b = await open_page(url)
+    await wait_state(a, "connected")
+    await wait_state(b, "connected")
+    assert [await signal_sockets(a), await signal_sockets(b)] == [1, 1]
+    assert page_errors(a) == page_errors(b) == []
+
+
+async def test_data_chat_pair_exchanges_messages(
+    example_any_build: str, open_page: OpenPage
+) -> None:
+    url = app_url(example_any_build, new_room(), "chat")
     a, b = await open_page(url), await open_page(url)
     await wait_state(a, "idle")
     await click(a, "Join")
@@ -43,6 +61,7 @@ async def test_data_chat_pair_exchanges_messages(servers: Servers, open_page: Op
     from_a = await send_until_logged(a, "Send", b, r"\[peer-[\w-]+\] Hello!")
     from_b = await send_until_logged(b, "Send", a, r"\[peer-[\w-]+\] Hello!")
     assert from_a != from_b  # each names the other peer
+    assert [await signal_sockets(a), await signal_sockets(b)] == [1, 1]
     assert page_errors(a) == page_errors(b) == []
 
     await click(a, "Leave")

@@ -2,12 +2,14 @@ import { useState } from 'react';
 import { RTCRoomProvider } from '@rtcroom/react';
 import DataChat from './DataChat';
 import VideoCall from './VideoCall';
+import VideoCallWithErrorHandling from './VideoCallWithErrorHandling';
 
-// The page's address chooses what to show: ?room=<id>&view=chat|video (default: both), and
+// The page's address chooses what to show: ?room=<id>&view=chat|video|errors (default: chat
+// and video; 'errors' is the page's error-handling call, which joins on mount), and
 // optionally ?iceServers=<JSON array> (e.g. [] on a machine without internet access); without
 // it, rtcroom.js uses its default STUN servers.
 const params = new URLSearchParams(window.location.search);
-const view = params.get('view');
+const view = params.get('view') ?? 'chat,video';
 const iceServers = params.has('iceServers')
   ? (JSON.parse(params.get('iceServers') ?? '[]') as RTCIceServer[])
   : undefined;
@@ -20,16 +22,22 @@ export function App() {
       <label>
         Room <input value={roomId} onChange={(e) => setRoomId(e.target.value)} />
       </label>
-      {view !== 'video' && (
+      {view.includes('chat') && (
         <section>
           <h2>Data channel chat</h2>
           <DataChat roomId={roomId} />
         </section>
       )}
-      {view !== 'chat' && (
+      {view.includes('video') && (
         <section>
           <h2>Video call</h2>
           <VideoCall roomId={roomId} />
+        </section>
+      )}
+      {view.includes('errors') && (
+        <section>
+          <h2>Video call that joins on mount</h2>
+          <VideoCallWithErrorHandling roomId={roomId} />
         </section>
       )}
     </RTCRoomProvider>

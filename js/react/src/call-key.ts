@@ -6,20 +6,12 @@
 import { CustomStreamSource, DisplayMediaSource, UserMediaSource } from './client.js';
 import type { TrackSource, WebRTCCallOptions } from './client.js';
 
-/** A string that changes exactly when the call described by `options` changes. */
+/** A string that changes exactly when the call described by `options` changes: every option
+ * but `callbacks` (always the latest, never a new call) and `autoConnect` (read when a call is
+ * made), so options rtcroom.js gains later count too. */
 export function callKey(options: WebRTCCallOptions): string {
-  return stableJson([
-    options.roomId,
-    options.signalUrl,
-    mediaKey(options.media),
-    options.dataChannels ?? null,
-    options.iceServers ?? null,
-    options.polite ?? null,
-    options.autoReconnect ?? null,
-    options.maxReconnectAttempts ?? null,
-    options.connectionTimeout ?? null,
-    options.iceGatheringTimeout ?? null,
-  ]);
+  const { callbacks: _callbacks, autoConnect: _autoConnect, media, ...shaping } = options;
+  return stableJson({ ...shaping, media: mediaKey(media) });
 }
 
 const sourceIds = new WeakMap<object, number>();

@@ -10,6 +10,7 @@ import {
   DisplayMediaSource,
   RTCRoomProvider,
   UserMediaSource,
+  WebRTCCall,
   useWebRTCCall,
 } from '../src/index.js';
 import type { UseWebRTCCallOptions, UseWebRTCCallResult } from '../src/index.js';
@@ -431,5 +432,61 @@ describe('a component as in the documentation', () => {
     expect(FakeWebSocket.all).toHaveLength(2);
     await act(async () => only().join('peer-2'));
     expect(only().sent).toEqual([{ t: 'join', roomId: 'b' }]);
+  });
+});
+
+describe('methods', () => {
+  // Each hook method hands its arguments to the call's method of the same name and returns
+  // what it returns (the data channel, quality and recording logic is rtcroom.js's).
+  const CASES: [string, unknown[]][] = [
+    ['createDataChannel', [{ label: 'extra', ordered: false }]],
+    ['getDataChannelLabels', []],
+    ['getDataChannelState', ['peer-2', 'chat']],
+    ['sendString', ['chat', 'hi']],
+    ['sendStringTo', ['peer-2', 'chat', 'hi']],
+    ['sendJSON', ['state', { x: 1 }]],
+    ['sendJSONTo', ['peer-2', 'state', { x: 1 }]],
+    ['sendBinary', ['file', new Uint8Array([1, 2])]],
+    ['sendBinaryTo', ['peer-2', 'file', new Uint8Array([1, 2])]],
+    ['closeDataChannel', ['chat']],
+    ['getQualitySummary', ['peer-2']],
+    ['getAllQualitySummaries', []],
+    ['startRecording', ['local', { mimeType: 'video/webm' }]],
+    ['isRecording', ['local']],
+    ['stopAllRecordings', []],
+    ['startScreenShare', [{ video: true }]],
+    ['stopScreenShare', []],
+  ];
+
+  it.each(CASES)('%s goes to the call', async (name, args) => {
+    const marker = { from: name };
+    const proto = WebRTCCall.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const spy = vi.spyOn(proto, name).mockImplementation(() => marker);
+    const { result } = renderHook(() =>
+      useWebRTCCall({ roomId: 'r1', signalUrl: SIGNAL, media: false, autoConnect: false, iceServers: [] }),
+    );
+    await settle();
+    const method = (result.current as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    const returned = await method(...args);
+    expect(spy).toHaveBeenCalledWith(...args);
+    if (!['startScreenShare', 'stopScreenShare'].includes(name)) expect(returned).toBe(marker);
+    spy.mockRestore();
+  });
+
+  it('answers without a call as rtcroom.js would with no peers', async () => {
+    const { result } = renderHook(() => useWebRTCCall({ roomId: '', signalUrl: SIGNAL, iceServers: [] }));
+    await settle();
+    const r = result.current;
+    expect(r.createDataChannel({ label: 'x' })).toEqual(new Map());
+    expect(r.getDataChannelLabels()).toEqual([]);
+    expect(r.getDataChannelState('p', 'x')).toBeNull();
+    expect(r.sendJSON('x', 1)).toBe(false);
+    expect(r.closeDataChannel('x')).toBe(false);
+    await expect(r.getQualitySummary('p')).resolves.toBeNull();
+    await expect(r.getAllQualitySummaries()).resolves.toEqual(new Map());
+    expect(r.startRecording('local')).toBeNull();
+    expect(r.isRecording('local')).toBe(false);
+    await expect(r.stopAllRecordings()).resolves.toEqual(new Map());
+    await expect(r.startScreenShare()).rejects.toThrow(/no call/);
   });
 });

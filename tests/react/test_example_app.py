@@ -69,6 +69,28 @@ async def test_data_chat_pair_exchanges_messages(
     await wait_state(b, "signaling")  # the server told b that a left
 
 
+async def test_changing_room_leaves_the_old_and_joins_the_new(
+    servers: Servers, open_page: OpenPage
+) -> None:
+    old, new = new_room(), new_room()
+    a = await open_page(app_url(servers.example, old, "chat"))
+    b = await open_page(app_url(servers.example, old, "chat"))
+    c = await open_page(app_url(servers.example, new, "chat"))
+    await click(a, "Join")
+    await click(b, "Join")
+    await wait_state(a, "connected")
+    await click(c, "Join")
+    await wait_state(c, "signaling")
+
+    await a.page.get_by_role("textbox").fill(new)  # the example's room field
+    await wait_state(b, "signaling")  # a left b's room...
+    await wait_state(c, "connected")  # ...and joined c's
+    await wait_state(a, "connected")
+    await send_until_logged(c, "Send", a, r"\[peer-[\w-]+\] Hello!")
+    assert await signal_sockets(a) == 2  # one per room, the first one closed
+    assert page_errors(a) == []
+
+
 async def test_video_call_pair_shows_remote_video_and_mute(
     servers: Servers, open_page: OpenPage
 ) -> None:

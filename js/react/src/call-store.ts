@@ -3,7 +3,6 @@
 // when something the hook returns changed, so the component renders once per real change and
 // never in a loop.
 
-import type { RefObject } from 'react';
 import { WebRTCCall } from './client.js';
 import type { WebRTCClientCallbacks, WebRTCConnectionState } from './client.js';
 
@@ -43,7 +42,7 @@ export class CallStore {
   private readonly listeners = new Set<() => void>();
   private refreshQueued = false;
 
-  constructor(private readonly localVideoRef: RefObject<HTMLVideoElement | null>) {}
+  constructor(private readonly localVideoRef: { current: HTMLVideoElement | null }) {}
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);

@@ -12,7 +12,6 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react';
-import type { RefObject } from 'react';
 import { callKey } from './call-key.js';
 import { CallStore } from './call-store.js';
 import { WebRTCCall } from './client.js';
@@ -32,8 +31,9 @@ import { DefaultsContext } from './defaults.js';
 export type UseWebRTCCallOptions = WebRTCCallOptions;
 
 export interface UseWebRTCCallResult {
-  /** Give it to a `<video muted autoPlay playsInline>`: it shows the local stream. */
-  localVideoRef: RefObject<HTMLVideoElement | null>;
+  /** Give it to a `<video muted autoPlay playsInline>`: it shows the local stream. (A plain
+   * `{ current }` object: the ref type both React 18's and 19's `<video ref>` accept.) */
+  localVideoRef: { current: HTMLVideoElement | null };
   state: WebRTCConnectionState;
   /** The last error; cleared by the next connect. */
   error: Error | null;

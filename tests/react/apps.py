@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,19 @@ def require_built() -> None:
 
 
 @contextmanager
+def rtcroom_serve(port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``rtcroom serve`` of this checkout in its own process on 127.0.0.1:``port``."""
+    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    command = [sys.executable, "-m", "rtcroom.cli", "serve", "--port", str(port), *args]
+    proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+@contextmanager
 def vite_preview(app: Path, port: int, rtcroom_url: str) -> Iterator[subprocess.Popen[bytes]]:
     """``vite preview`` of ``app``'s production build on 127.0.0.1:``port``, forwarding the
     signaling path to ``rtcroom_url``."""
@@ -90,12 +104,16 @@ def _vite(
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 async def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str) -> None:

@@ -10,11 +10,18 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.harness import chromium, rtcroom_serve
-from tests.browser.harness import wait_listening as wait_serving
+from tests.browser.harness import chromium
 from tests.support import free_port
 
-from .apps import AGENTUITY, EXAMPLE, require_built, vite_dev, vite_preview, wait_listening
+from .apps import (
+    AGENTUITY,
+    EXAMPLE,
+    require_built,
+    rtcroom_serve,
+    vite_dev,
+    vite_preview,
+    wait_listening,
+)
 
 
 @dataclass
@@ -65,7 +72,7 @@ async def servers() -> AsyncIterator[Servers]:
         serve = stack.enter_context(rtcroom_serve(ports[0], "--max-peers", "2"))
         example = stack.enter_context(vite_preview(EXAMPLE, ports[1], rtcroom))
         agentuity = stack.enter_context(vite_preview(AGENTUITY, ports[2], rtcroom))
-        await wait_serving(ports[0], serve)
+        await wait_listening(ports[0], serve, "rtcroom serve")
         await wait_listening(ports[1], example, "vite preview (examples/react)")
         await wait_listening(ports[2], agentuity, "vite preview (tests/react/agentuity-app)")
         yield Servers(rtcroom, f"http://127.0.0.1:{ports[1]}", f"http://127.0.0.1:{ports[2]}")

@@ -58,6 +58,14 @@ def page_errors(p: AppPage) -> list[str]:
     return [line for line in p.logs if line.startswith("[page error]") or "Invalid hook" in line]
 
 
+async def ice_servers_used(p: AppPage) -> list[object]:
+    """The ICE servers of every peer connection the page made (the tests give none)."""
+    servers: list[object] = await p.page.evaluate(
+        "window.__pcs.flatMap((pc) => pc.getConfiguration().iceServers)"
+    )
+    return servers
+
+
 # Statistics of the page's recorded RTCPeerConnections (see conftest.RECORD_CONNECTIONS).
 INBOUND = """async (kind) => {
   let best = null;

@@ -12,6 +12,7 @@ from .conftest import OpenPage, Servers
 from .pages import (
     app_url,
     click,
+    ice_servers_used,
     new_room,
     page_errors,
     remote_video_plays,
@@ -45,6 +46,7 @@ async def test_chat_between_rtcroom_react_and_agentuity_react(
     await send_until_logged(theirs, "Send", ours, rf"\[{their_id}\] Hello from Agentuity!")
     assert await theirs.page.locator("#messages li").first.inner_text() == f"chat:{our_id}:Hello!"
     assert page_errors(ours) == page_errors(theirs) == []
+    assert await ice_servers_used(ours) == await ice_servers_used(theirs) == []
 
 
 async def test_video_between_rtcroom_react_and_agentuity_react(

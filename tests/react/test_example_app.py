@@ -16,6 +16,7 @@ from .pages import (
     app_url,
     audio_energy_rise,
     click,
+    ice_servers_used,
     new_room,
     page_errors,
     remote_video_plays,
@@ -63,6 +64,7 @@ async def test_data_chat_pair_exchanges_messages(
     assert from_a != from_b  # each names the other peer
     assert [await signal_sockets(a), await signal_sockets(b)] == [1, 1]
     assert page_errors(a) == page_errors(b) == []
+    assert await ice_servers_used(a) == await ice_servers_used(b) == []
 
     await click(a, "Leave")
     await wait_state(a, "idle")

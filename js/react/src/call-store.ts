@@ -81,6 +81,11 @@ export class CallStore {
     this.update(call ? read(call) : { ...IDLE, error });
   }
 
+  /** Stop showing `call` (being disposed); the snapshot stays until the next call is shown. */
+  forget(call: WebRTCCall): void {
+    if (this.call === call) this.call = null;
+  }
+
   /** Re-read the call now (after a method that changes what the hook returns). */
   refresh(): void {
     if (this.call) this.update(read(this.call));

@@ -171,6 +171,7 @@ function start(
   return () => {
     cancelled = true;
     resume.current = call.state !== 'idle'; // in a call: the next room is joined at once
+    store.forget(call); // methods called after an unmount find no call, not a disposed one
     call.dispose();
   };
 }

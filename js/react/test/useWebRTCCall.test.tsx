@@ -280,6 +280,20 @@ describe('lifecycle', () => {
     expect(FakeWebSocket.all).toHaveLength(1);
   });
 
+  it('methods called after unmount find no call', async () => {
+    const onError = vi.fn();
+    const { result, unmount } = renderHook(() =>
+      useWebRTCCall({ roomId: 'r1', signalUrl: SIGNAL, media: false, iceServers: [], callbacks: { onError } }),
+    );
+    await settle();
+    unmount();
+    result.current.connect();
+    expect(result.current.sendString('chat', 'x')).toBe(false);
+    await expect(result.current.startScreenShare()).rejects.toThrow(/not mounted/);
+    expect(onError).not.toHaveBeenCalled();
+    expect(FakeWebSocket.all).toHaveLength(1);
+  });
+
   it('unmount while the camera is opening releases it and opens no socket', async () => {
     let grant: (s: MediaStream) => void = () => {};
     const stop = vi.fn();

@@ -13,26 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.harness import (  # noqa: E402
+from rtcroom.testing import ServeProcess, free_port, run_uvicorn
+from rtcroom.testing.browser import (
     chromium,
     harness_app,
     open_harness,
     peer_id,
-    rtcroom_serve,
     start_call,
     wait_for,
-    wait_listening,
 )
-from tests.support import free_port, run_uvicorn  # noqa: E402
 
 FIRST = "(name) => (window.eventTimes.find((e) => e[0] === name) || [])[1]"
 
@@ -125,8 +118,7 @@ async def reconnect_round(ctx: Any, base: str) -> float:
     room = f"bench-{uuid.uuid4().hex[:8]}"
     a, b = await open_harness(ctx, base), await open_harness(ctx, base)
     try:
-        with rtcroom_serve(port) as server:
-            await wait_listening(port, server)
+        async with ServeProcess("--max-peers", "4", port=port) as server:
             for page in (a, b):
                 await start_call(
                     page,
@@ -139,11 +131,9 @@ async def reconnect_round(ctx: Any, base: str) -> float:
                 await peer_id(page)
             await wait_for(a, "() => window.call.state === 'connected'")
             server.kill()
-            server.wait(10)
         for page in (a, b):
             await wait_for(page, "() => window.call.state === 'connecting'")
-        with rtcroom_serve(port) as server:
-            await wait_listening(port, server)
+        async with ServeProcess("--max-peers", "4", port=port):
             back = time.time() * 1000
             for page in (a, b):
                 await wait_for(page, "() => window.call.state === 'connected'")

@@ -21,17 +21,13 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 import websockets
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
@@ -39,9 +35,8 @@ from rtcroom import ice
 from rtcroom.app import create_app
 from rtcroom.client import DataChannelConfig, WebRTCCall
 from rtcroom.client.tuning import grow_receive_buffers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.browser.harness import FLAGS as CHROMIUM_FLAGS  # one list of Chromium flags
+from rtcroom.testing import run_uvicorn
+from rtcroom.testing.browser import chromium
 
 KIB = 1024
 MB = 1024 * 1024
@@ -347,30 +342,19 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
 
 
 async def chromium_round(url: str, room: str, total: int) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
     args = [room, total, list(SIZES), HIGH, LOW, RTT_COUNT]
-    async with async_playwright() as pw:
-        ctx = await pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="rtcroom-bench-"),
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=CHROMIUM_FLAGS,
+    async with chromium() as ctx:
+        first, second = await ctx.new_page(), await ctx.new_page()
+        # An http origin (not about:blank), or Chromium gathers no ICE candidates.
+        health = url.replace("ws://", "http://").replace(SIGNAL_PATH, "/healthz")
+        await asyncio.gather(first.goto(health), second.goto(health))
+        receiving = asyncio.ensure_future(first.evaluate(PAGE_JS, ["receiver", url, *args]))
+        await asyncio.sleep(0.5)  # the receiver is in the room before the sender joins
+        result: dict[str, Any] = await asyncio.wait_for(
+            second.evaluate(PAGE_JS, ["sender", url, *args]), 300
         )
-        try:
-            first, second = await ctx.new_page(), await ctx.new_page()
-            # An http origin (not about:blank), or Chromium gathers no ICE candidates.
-            health = url.replace("ws://", "http://").replace(SIGNAL_PATH, "/healthz")
-            await asyncio.gather(first.goto(health), second.goto(health))
-            receiving = asyncio.ensure_future(first.evaluate(PAGE_JS, ["receiver", url, *args]))
-            await asyncio.sleep(0.5)  # the receiver is in the room before the sender joins
-            result: dict[str, Any] = await asyncio.wait_for(
-                second.evaluate(PAGE_JS, ["sender", url, *args]), 300
-            )
-            await asyncio.wait_for(receiving, 30)
-            return result
-        finally:
-            await ctx.close()
+        await asyncio.wait_for(receiving, 30)
+        return result
 
 
 # --- orchestration --------------------------------------------------------------------------------
@@ -403,44 +387,30 @@ def rcvbuf_errors() -> int:
 
 
 async def main(opts: argparse.Namespace) -> None:
-    port = 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(max_peers=2), host="127.0.0.1", port=port, log_level="warning",
-        ws="websockets-sansio", lifespan="on",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    url = f"ws://127.0.0.1:{port}{SIGNAL_PATH}"
+    async with run_uvicorn(create_app(max_peers=2)) as port:
+        await run(opts, f"ws://127.0.0.1:{port}{SIGNAL_PATH}")
+
+
+async def run(opts: argparse.Namespace, url: str) -> None:
     total = opts.megabytes * MB
     rows = []
-    try:
-        for impl in opts.impl.split(","):
-            rounds = []
-            drops_before = rcvbuf_errors()
-            for n in range(opts.rounds):
-                room = f"bench-{impl}-{n}"
-                if impl == "chromium":
-                    result = await chromium_round(url, room, total)
-                else:
-                    # "name@BYTES": that UDP receive buffer (else the kernel default).
-                    base, _, size = impl.partition("@")
-                    rcvbuf = int(size or 0)
-                    result = await python_round(base, url, room, total, rcvbuf)
-                print(impl, n, {k: round(v, 2) for k, v in result.items()}, flush=True)
-                rounds.append(result)
-            median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-            median["udp_rcvbuf_errors"] = (rcvbuf_errors() - drops_before) / opts.rounds
-            rows.append((impl, median))
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    for impl in opts.impl.split(","):
+        rounds = []
+        drops_before = rcvbuf_errors()
+        for n in range(opts.rounds):
+            room = f"bench-{impl}-{n}"
+            if impl == "chromium":
+                result = await chromium_round(url, room, total)
+            else:
+                # "name@BYTES": that UDP receive buffer (else the kernel default).
+                base, _, size = impl.partition("@")
+                rcvbuf = int(size or 0)
+                result = await python_round(base, url, room, total, rcvbuf)
+            print(impl, n, {k: round(v, 2) for k, v in result.items()}, flush=True)
+            rounds.append(result)
+        median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+        median["udp_rcvbuf_errors"] = (rcvbuf_errors() - drops_before) / opts.rounds
+        rows.append((impl, median))
     print()
     print(f"{opts.megabytes} MB per run, medians of {opts.rounds} rounds")
     print(

@@ -1,10 +1,17 @@
-"""Signaling load benchmark: relayed messages/s, relay latency, joins/s, memory per peer,
-and server CPU per relayed message, for each transport.
+"""Signaling load: relayed messages/s, server CPU per message, relay round trip, joins/s and
+memory per peer, for each server setup (transports, and rooms shared through Redis).
 
-    unshare -n sh -c 'ip link set lo up; python bench/signaling_bench.py'
+One command; it enters a loopback-only network namespace itself when it may::
 
-The server runs in its own process (so its CPU time is its own); the load comes from this
-process over real WebSockets on 127.0.0.1. Each number is the median of ``--rounds`` rounds.
+    python bench/signaling_bench.py                          # uvicorn and aiohttp, in memory
+    python bench/signaling_bench.py --setups uvicorn redis redis-2 --detect-kill   # Redis
+
+Each round starts fresh server processes (and, for Redis setups, one private ``redis-server``
+for the run), joins ``--rooms`` rooms of two peers (the receiver on the last process, the sender
+on the first), and has every sender relay ``--messages`` realistic ICE-candidate frames (~230
+bytes) to its partner at full speed from this one load process over real WebSockets. Then it
+times ``--round-trips`` relays one at a time. CPU and memory come from /proc of the server
+processes (and redis-server). Each number is the median of ``--rounds`` rounds.
 """
 
 from __future__ import annotations
@@ -12,17 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import aiohttp
 import orjson
 
-from processes import checkout_env, cpu_seconds, free_port, serve_command
+from rtcroom.testing import ServeProcess, cpu_seconds, free_port, rss_bytes
 
 # A realistic trickled candidate as Chromium sends it (~230 bytes on the wire).
 CANDIDATE = {
@@ -33,86 +43,107 @@ CANDIDATE = {
     "usernameFragment": "EEtu",
 }
 
-SERVERS = {
-    "uvicorn": "rtcroom serve (Starlette app, uvicorn, websockets-sansio, uvloop)",
-    "aiohttp": "rtcroom.aiohttp adapter (aiohttp web, uvloop)",
+SETUPS = {
+    "uvicorn": "rtcroom serve (Starlette app, uvicorn, websockets-sansio, uvloop), memory",
+    "aiohttp": "rtcroom.aiohttp adapter (aiohttp web, uvloop), memory",
+    "redis": "rtcroom serve --redis, 1 process",
+    "redis-2": "rtcroom serve --redis, 2 processes, the peers of each room split",
 }
 
-_AIOHTTP_SERVER = """
+# The aiohttp adapter as its own process, with the options ServeProcess passes to `serve`.
+AIOHTTP_SERVER = """
 import sys, uvloop
 from aiohttp import web
 from rtcroom.aiohttp import webrtc
+async def healthz(request):
+    return web.json_response({"status": "ok"})
 app = web.Application()
 app.router.add_get("/api/call/signal", webrtc(max_peers=2))
+app.router.add_get("/healthz", healthz)
 uvloop.install()
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+port = int(sys.argv[sys.argv.index("--port") + 1])
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 """
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+@dataclass
+class Redis:
+    url: str
+    pid: int
 
 
 @contextlib.asynccontextmanager
-async def server_process(kind: str) -> AsyncIterator[tuple[int, str]]:
+async def redis_server() -> AsyncIterator[Redis]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("the Redis setups need redis-server (bash scripts/setup installs it)")
     port = free_port()
-    env = checkout_env()
-    if kind == "uvicorn":
-        cmd = serve_command(port)
-    else:
-        cmd = [sys.executable, "-c", _AIOHTTP_SERVER, str(port)]
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"ws://127.0.0.1:{port}/api/call/signal"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: ASYNC220 - once, before measuring
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.ws_connect(url):
-                        break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError(f"{kind} server did not start")
-        yield proc.pid, url
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.05)
+        yield Redis(f"redis://127.0.0.1:{port}/0", proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextlib.asynccontextmanager
+async def servers(setup: str, redis: Redis | None) -> AsyncIterator[list[ServeProcess]]:
+    if setup == "aiohttp":
+        procs = [ServeProcess(launcher=[sys.executable, "-c", AIOHTTP_SERVER])]
+    elif setup == "uvicorn":
+        procs = [ServeProcess("--max-peers", "2")]
+    else:
+        assert redis is not None
+        count = 2 if setup == "redis-2" else 1
+        procs = [ServeProcess("--max-peers", "2", "--redis", redis.url) for _ in range(count)]
+    try:
+        await asyncio.gather(*(p.wait_ready() for p in procs))
+        yield procs
+    finally:
+        for p in procs:
+            p.close()
 
 
 Pair = tuple[aiohttp.ClientWebSocketResponse, aiohttp.ClientWebSocketResponse, str, str]
 """(sender socket, receiver socket, sender id, receiver id)"""
 
 
-async def join_pairs(http: aiohttp.ClientSession, url: str, rooms: int) -> tuple[list[Pair], float]:
-    """Open 2 sockets per room and join them; returns the pairs and the joins per second."""
-    sockets = [await http.ws_connect(url, max_msg_size=0) for _ in range(rooms * 2)]
+async def join(ws: aiohttp.ClientWebSocketResponse, room: str) -> str:
+    await ws.send_str(orjson.dumps({"t": "join", "roomId": room}).decode())
+    msg = orjson.loads(await ws.receive_str())
+    assert msg["t"] == "joined", msg
+    peer_id: str = msg["peerId"]
+    return peer_id
+
+
+async def join_pairs(
+    http: aiohttp.ClientSession, tx_url: str, rx_url: str, rooms: int
+) -> tuple[list[Pair], float]:
+    """Receivers join ``rooms`` rooms at once, then senders; returns the pairs and joins/s."""
+    tag = uuid.uuid4().hex[:8]
+    rx = [await http.ws_connect(rx_url, max_msg_size=0) for _ in range(rooms)]
+    tx = [await http.ws_connect(tx_url, max_msg_size=0) for _ in range(rooms)]
     start = time.perf_counter()
-
-    async def join(ws: aiohttp.ClientWebSocketResponse, room: str) -> str:
-        await ws.send_str(orjson.dumps({"t": "join", "roomId": room}).decode())
-        msg = orjson.loads(await ws.receive_str())
-        assert msg["t"] == "joined", msg
-        peer_id: str = msg["peerId"]
-        return peer_id
-
-    firsts = await asyncio.gather(*(join(sockets[2 * i], f"r{i}") for i in range(rooms)))
-    seconds = await asyncio.gather(*(join(sockets[2 * i + 1], f"r{i}") for i in range(rooms)))
+    rx_ids = await asyncio.gather(*(join(ws, f"{tag}-{i}") for i, ws in enumerate(rx)))
+    tx_ids = await asyncio.gather(*(join(ws, f"{tag}-{i}") for i, ws in enumerate(tx)))
     joins_per_s = 2 * rooms / (time.perf_counter() - start)
-    await asyncio.gather(*(sockets[2 * i].receive_str() for i in range(rooms)))  # peer-joined
-    pairs = [(sockets[2 * i + 1], sockets[2 * i], seconds[i], firsts[i]) for i in range(rooms)]
-    return pairs, joins_per_s
+    await asyncio.gather(*(ws.receive_str() for ws in rx))  # peer-joined
+    return list(zip(tx, rx, tx_ids, rx_ids, strict=True)), joins_per_s
 
 
 async def blast(pairs: list[Pair], per_pair: int) -> float:
-    """Every pair relays ``per_pair`` candidates one way at full speed; returns seconds."""
+    """Every sender relays ``per_pair`` candidates to its partner at full speed; seconds."""
     start = time.perf_counter()
 
     async def send(ws: aiohttp.ClientWebSocketResponse, to: str) -> None:
-        frame = orjson.dumps({"t": "ice", "from": "x", "to": to, "candidate": CANDIDATE}).decode()
+        frame = orjson.dumps({"t": "ice", "to": to, "candidate": CANDIDATE}).decode()
         for i in range(per_pair):
             await ws.send_str(frame)
             if i % 64 == 63:
@@ -123,19 +154,14 @@ async def blast(pairs: list[Pair], per_pair: int) -> float:
             await ws.receive_str()
 
     await asyncio.gather(
-        *(send(s, to) for s, _, _, to in pairs), *(receive(r) for _, r, _, _ in pairs)
+        *(send(tx, to) for tx, _, _, to in pairs), *(receive(rx) for _, rx, _, _ in pairs)
     )
     return time.perf_counter() - start
 
 
-async def ping_pong(
-    a: aiohttp.ClientWebSocketResponse,
-    b: aiohttp.ClientWebSocketResponse,
-    a_id: str,
-    b_id: str,
-    count: int,
-) -> list[float]:
-    """Round trips through the relay, one at a time: the latency a negotiation sees."""
+async def round_trips(pair: Pair, count: int) -> list[float]:
+    """Relays one at a time, there and back: the latency a negotiation sees."""
+    a, b, a_id, b_id = pair
     to_b = orjson.dumps({"t": "ice", "to": b_id, "candidate": CANDIDATE}).decode()
     to_a = orjson.dumps({"t": "ice", "to": a_id, "candidate": CANDIDATE}).decode()
     out = []
@@ -146,73 +172,124 @@ async def ping_pong(
         await b.send_str(to_a)
         await a.receive_str()
         out.append(time.perf_counter() - start)
-    return out
+    return sorted(out)
 
 
-async def one_round(kind: str, rooms: int, per_pair: int) -> dict[str, float]:
+async def one_round(setup: str, redis: Redis | None, args: argparse.Namespace) -> dict[str, float]:
     connector = aiohttp.TCPConnector(limit=0)
+    async with servers(setup, redis) as procs, aiohttp.ClientSession(connector=connector) as http:
+        pids = [p.pid for p in procs]
+        await asyncio.sleep(0.3)
+        rss_before = sum(rss_bytes(pid) for pid in pids)
+        pairs, joins_per_s = await join_pairs(http, procs[0].url, procs[-1].url, args.rooms)
+        await asyncio.sleep(0.3)
+        kib_per_peer = (sum(rss_bytes(pid) for pid in pids) - rss_before) / (2 * args.rooms) / 1024
+        cpu0 = sum(cpu_seconds(pid) for pid in pids)
+        redis0 = cpu_seconds(redis.pid) if redis else 0.0
+        seconds = await blast(pairs, args.messages)
+        messages = args.rooms * args.messages
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
+        redis_cpu = cpu_seconds(redis.pid) - redis0 if redis else 0.0
+        rtts = await round_trips(pairs[0], args.round_trips)
+        for tx, rx, _, _ in pairs:
+            await tx.close()
+            await rx.close()
+    return {
+        "msgs_per_s": messages / seconds,
+        "cpu_us_per_msg": cpu / messages * 1e6,
+        "redis_us_per_msg": redis_cpu / messages * 1e6,
+        "rtt_median_ms": statistics.median(rtts) * 1e3,
+        "rtt_p99_ms": rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))] * 1e3,
+        "joins_per_s": joins_per_s,
+        "kib_per_peer": kib_per_peer,
+    }
+
+
+async def detection_seconds(redis: Redis) -> float:
+    """kill -9 one of two ``--redis`` processes (default ``--redis-node-ttl``); seconds until
+    the partner of its peer hears ``peer-left``."""
     async with (
-        server_process(kind) as (pid, url),
-        aiohttp.ClientSession(connector=connector) as http,
+        servers("redis-2", redis) as (survivor, doomed),
+        aiohttp.ClientSession() as http,
     ):
-        await asyncio.sleep(0.3)
-        rss_before = rss_bytes(pid)
-        pairs, joins_per_s = await join_pairs(http, url, rooms)
-        await asyncio.sleep(0.3)
-        mem_per_peer = (rss_bytes(pid) - rss_before) / (2 * rooms)
-        cpu0 = cpu_seconds(pid)
-        seconds = await blast(pairs, per_pair)
-        cpu = cpu_seconds(pid) - cpu0
-        messages = rooms * per_pair
-        sender, receiver, sender_id, receiver_id = pairs[0]
-        rtts = sorted(await ping_pong(sender, receiver, sender_id, receiver_id, 2000))
-        for s, r, _, _ in pairs:
-            await s.close()
-            await r.close()
-        return {
-            "msgs_per_s": messages / seconds,
-            "cpu_us_per_msg": cpu / messages * 1e6,
-            "rtt_median_ms": statistics.median(rtts) * 1e3,
-            "rtt_p99_ms": rtts[int(len(rtts) * 0.99)] * 1e3,
-            "joins_per_s": joins_per_s,
-            "kib_per_peer": mem_per_peer / 1024,
-        }
+        await asyncio.sleep(6.5)  # a survivor reaps others only after node_ttl connected
+        a = await http.ws_connect(survivor.url)
+        b = await http.ws_connect(doomed.url)
+        await join(a, "detect")
+        await join(b, "detect")
+        assert orjson.loads(await a.receive_str())["t"] == "peer-joined"
+        doomed.kill()
+        start = time.perf_counter()
+        msg = orjson.loads(await asyncio.wait_for(a.receive_str(), 60))
+        assert msg["t"] == "peer-left", msg
+        elapsed = time.perf_counter() - start
+        await a.close()
+        return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", nargs="+", default=list(SERVERS), choices=list(SERVERS))
+async def main(args: argparse.Namespace) -> None:
+    needs_redis = any(s.startswith("redis") for s in args.setups) or args.detect_kill
+    print(
+        f"{args.rooms} rooms x 2 peers, {args.messages} candidates relayed per room, "
+        f"{args.round_trips} round trips, median of {args.rounds} rounds, "
+        f"{os.cpu_count()} cores\n"
+    )
+    print(
+        "| setup | relayed msg/s | rtcroom CPU µs/msg | redis-server CPU µs/msg "
+        "| relay round trip median / p99 (ms) | joins/s | memory per peer (KiB) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    async with contextlib.AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(redis_server()) if needs_redis else None
+        for setup in args.setups:
+            runs = [await one_round(setup, redis, args) for _ in range(args.rounds)]
+            m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            redis_col = f"{m['redis_us_per_msg']:.1f}" if setup.startswith("redis") else "–"
+            print(
+                f"| {SETUPS[setup]} | {m['msgs_per_s']:,.0f} | {m['cpu_us_per_msg']:.1f} | "
+                f"{redis_col} | {m['rtt_median_ms']:.2f} / {m['rtt_p99_ms']:.2f} | "
+                f"{m['joins_per_s']:,.0f} | {m['kib_per_peer']:.1f} |",
+                flush=True,
+            )
+        if args.detect_kill:
+            assert redis is not None
+            seconds = await detection_seconds(redis)
+            print(
+                f"\nkill -9 of one of two processes: its peer announced as left after "
+                f"{seconds:.1f} s (bound with the defaults: 6 s)"
+            )
+
+
+def enter_loopback_namespace() -> None:
+    """Re-run this command inside a loopback-only network namespace, when allowed (root)."""
+    if os.environ.get("RTCROOM_BENCH_NETNS") == "1" or not shutil.which("unshare"):
+        return
+    if os.geteuid() != 0:
+        print("not root: running on loopback without a private network namespace", flush=True)
+        return
+    os.environ["RTCROOM_BENCH_NETNS"] = "1"
+    command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
+    os.execvp("unshare", [*command, sys.executable, *sys.argv])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--setups", nargs="+", default=["uvicorn", "aiohttp"], choices=list(SETUPS))
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--messages", type=int, default=250, help="relayed per room")
+    parser.add_argument("--round-trips", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--detect-kill",
+        action="store_true",
+        help="also time how long a kill -9 of one of two --redis processes goes unnoticed",
+    )
+    parsed = parser.parse_args()
+    enter_loopback_namespace()
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    print(
-        f"{args.rooms} rooms x 2 peers, {args.messages} candidates relayed per room, "
-        f"median of {args.rounds} rounds\n"
-    )
-    print(
-        "| server | relayed msg/s | server CPU µs/msg | relay round trip median / p99 (ms) "
-        "| joins/s | memory per peer (KiB) |"
-    )
-    print("|---|---|---|---|---|---|")
-    for kind in args.servers:
-        results = [
-            asyncio.run(one_round(kind, args.rooms, args.messages)) for _ in range(args.rounds)
-        ]
-        med = {k: statistics.median(r[k] for r in results) for k in results[0]}
-        print(
-            f"| {SERVERS[kind]} | {med['msgs_per_s']:,.0f} | {med['cpu_us_per_msg']:.1f} | "
-            f"{med['rtt_median_ms']:.2f} / {med['rtt_p99_ms']:.2f} | "
-            f"{med['joins_per_s']:,.0f} | {med['kib_per_peer']:.1f} |",
-            flush=True,
-        )
-
-
-if __name__ == "__main__":
-    main()
+    asyncio.run(main(parsed))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import uvicorn
 import websockets
 from aiohttp import web
 from starlette.applications import Starlette
@@ -18,6 +16,7 @@ from starlette.applications import Starlette
 from rtcroom import SignalingHub
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom.asgi import webrtc
+from rtcroom.testing import free_port, run_uvicorn
 
 SIGNAL_PATH = "/api/call/signal"
 TRANSPORTS = ["uvicorn", "aiohttp"]
@@ -29,42 +28,6 @@ class RunningServer:
     url: str
     hub: SignalingHub
     port: int
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def run_uvicorn(app: Any, port: int | None = None) -> AsyncIterator[int]:
-    """Serve an ASGI app with a real uvicorn on 127.0.0.1 inside this event loop."""
-    port = port or free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        lifespan="on",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        task.cancel()
-        raise RuntimeError("uvicorn did not start within 5 s")
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,6 @@
 """Arbitrary frames never break the server and always get the reply the protocol prescribes.
 
-The expected reply comes from an oracle written from PROTOCOL.md's table, independent of
+The expected reply comes from an oracle written from the table in docs/protocol.md, independent of
 ``rtcroom.protocol``. After every fuzzed frame the client sends a sentinel with a known reply;
 frames are answered in order, so whatever arrives before the sentinel's reply is exactly what
 the fuzzed frame produced.

@@ -179,11 +179,16 @@ async def test_rooms_are_isolated(server: RunningServer) -> None:
         await client.close()
 
 
-async def test_http_get_on_the_endpoint_says_what_it_is(server: RunningServer) -> None:
+async def test_http_get_on_the_endpoint_says_what_it_is(
+    server: RunningServer, transport: str
+) -> None:
     import httpx
 
     async with httpx.AsyncClient() as http:
         url = server.url.replace("ws://", "http://")
         response = await http.get(url)
-    # Starlette answers a plain GET on a WebSocket-only route with 404; aiohttp with 426.
-    assert response.status_code in (404, 426)
+    if transport == "uvicorn":  # Starlette answers a plain GET on a WebSocket-only route
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 426
+        assert response.text == "This is an rtcroom signaling endpoint: connect with a WebSocket.\n"

@@ -2,21 +2,32 @@
 
 The signaling server speaks Agentuity's ``webrtc()`` protocol, so browser apps written for
 its client work unchanged; mount it with ``webrtc(...)`` in any ASGI app.
+
+``import rtcroom`` loads the server only. :class:`RedisBackend` is imported on first use (it needs
+``pip install 'rtcroom[redis]'``), and so are :mod:`rtcroom.client`, :mod:`rtcroom.media` and
+:mod:`rtcroom.aiohttp`, each with its own extra.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._extras import MissingExtraError
 from .asgi import SignalingEndpoint, webrtc
-from .backends import Backend, BackendUnavailable, MemoryBackend, RedisBackend
+from .backends import Backend, BackendUnavailable, MemoryBackend
 from .hub import RoomStats, SignalingCallbacks, SignalingHub
 from .protocol import ProtocolError
 
+if TYPE_CHECKING:
+    from .backends.redis import RedisBackend as RedisBackend
+
 __version__ = "0.1.0"
 
+# RedisBackend is left out of __all__ so that ``import *`` works without the redis extra.
 __all__ = [
     "Backend",
     "BackendUnavailable",
     "MemoryBackend",
+    "MissingExtraError",
     "ProtocolError",
-    "RedisBackend",
     "RoomStats",
     "SignalingCallbacks",
     "SignalingEndpoint",
@@ -24,3 +35,11 @@ __all__ = [
     "__version__",
     "webrtc",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisBackend":  # only a clustered server needs Redis
+        from .backends.redis import RedisBackend as RedisBackend
+
+        return RedisBackend
+    raise AttributeError(f"module 'rtcroom' has no attribute {name!r}")

@@ -7,11 +7,15 @@ app.router.add_get("/rtcroom.js", browser_client())
 
 from __future__ import annotations
 
+from ._extras import require
+
+require("aiohttp", __name__, "aiohttp")
+
 import asyncio
 import inspect
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from . import asgi
 from .asgi import DEFAULT_MAX_MESSAGE_BYTES
@@ -20,6 +24,8 @@ from .hub import DEFAULT_MAX_PEERS, DEFAULT_MAX_ROOM_ID_LENGTH, SignalingCallbac
 from .webfiles import WebFile
 
 log = logging.getLogger("rtcroom.aiohttp")
+
+_TOO_BIG = WSCloseCode.MESSAGE_TOO_BIG
 
 HEARTBEAT_SECONDS = 30.0
 """Protocol-level pings, so dead sockets (and their room slots) are found without traffic."""
@@ -56,17 +62,20 @@ class AiohttpSignalingHandler:
         _mark_async(self)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        # aiohttp refuses a message of max_msg_size bytes or more (with 1009): one more byte
+        # than ours makes its rule the ASGI endpoint's, max_message_bytes inclusive.
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT_SECONDS, max_msg_size=self.max_message_bytes, compress=False
+            heartbeat=HEARTBEAT_SECONDS, max_msg_size=self.max_message_bytes + 1, compress=False
         )
         if not ws.can_prepare(request).ok:
             return web.Response(
                 status=426,
-                text="This is an rtcroom signaling endpoint: connect with a WebSocket.\n",
+                text=asgi.NOT_WEBSOCKET,
                 headers={"Upgrade": "websocket"},
             )
         await ws.prepare(request)
         session = await self.hub.session(_AiohttpConnection(ws))
+        limit = self.max_message_bytes
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -74,7 +83,11 @@ class AiohttpSignalingHandler:
                 elif msg.type is WSMsgType.BINARY:
                     await session.receive_binary()
                 elif msg.type is WSMsgType.ERROR:
-                    log.debug("socket error: %r", ws.exception())
+                    error = msg.data
+                    if isinstance(error, WebSocketError) and error.code == _TOO_BIG:
+                        log.warning("closed a socket that sent a frame over %d bytes", limit)
+                    else:
+                        log.debug("socket error: %r", ws.exception())
         finally:
             await session.close()
         return ws

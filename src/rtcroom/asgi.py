@@ -23,6 +23,7 @@ from .hub import (
     SignalingCallbacks,
     SignalingHub,
 )
+from .protocol import frame_bytes
 from .webfiles import WebFile
 
 Scope = MutableMapping[str, Any]
@@ -33,9 +34,11 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("rtcroom.asgi")
 
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
-"""Frames above this close the socket with 1009 (an extension: SDP is a few KiB)."""
+"""Frames above this many bytes (UTF-8) close the socket with 1009 (an extension: SDP is a
+few KiB)."""
 
-_NOT_WEBSOCKET = b"This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
+NOT_WEBSOCKET = "This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
+"""The answer to a plain HTTP request on the signaling path (status 426)."""
 
 
 class _AsgiConnection:
@@ -78,7 +81,10 @@ class SignalingEndpoint:
                 kind = message["type"]
                 if kind == "websocket.receive":
                     text = message.get("text")
-                    size = len(text) if text is not None else len(message.get("bytes") or b"")
+                    if text is None:
+                        size = len(message.get("bytes") or b"")
+                    else:
+                        size = frame_bytes(text)
                     if size > limit:
                         log.warning("closing a socket that sent a %d-byte frame", size)
                         await conn.close(1009, f"frame larger than {limit} bytes")
@@ -106,7 +112,7 @@ async def _refuse_http(scope: Scope, send: Send) -> None:
             "headers": [(b"content-type", b"text/plain"), (b"upgrade", b"websocket")],
         }
     )
-    await send({"type": "http.response.body", "body": _NOT_WEBSOCKET})
+    await send({"type": "http.response.body", "body": NOT_WEBSOCKET.encode()})
 
 
 def webrtc(
@@ -119,6 +125,10 @@ def webrtc(
     max_room_id_length: int = DEFAULT_MAX_ROOM_ID_LENGTH,
 ) -> SignalingEndpoint:
     """A signaling endpoint with its own rooms (or those of ``hub``, to share them)."""
+    if not isinstance(max_message_bytes, int) or max_message_bytes < 1:
+        raise ValueError(
+            f"max_message_bytes must be a positive integer (bytes), got {max_message_bytes!r}"
+        )
     if hub is None:
         hub = SignalingHub(
             max_peers=max_peers,

@@ -3,28 +3,84 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
+import socket
 import sys
 
-from .app import DEFAULT_PATH, create_app
+from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
+
+EXIT_USAGE = 2
+"""A bad option (argparse's own status for usage errors)."""
+EXIT_CANNOT_SERVE = 1
+"""Options were fine but the server could not start (port taken, address not here)."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rtcroom")
+    except PackageNotFoundError:  # run from a source checkout that was never installed
+        from . import __version__
+
+        return __version__
+
+
+def _option_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options, in the user's words, or None."""
+    if not 0 <= args.port <= 65535:
+        return f"--port must be between 0 and 65535 (0 picks a free port), got {args.port}"
+    if not args.path.startswith("/"):
+        return f"--path must start with '/', got {args.path!r}"
+    if any(c in args.path for c in "?#{}") or any(c.isspace() for c in args.path):
+        return f"--path is a plain URL path (no '?', '#', braces or spaces), got {args.path!r}"
+    if args.path in reserved_paths():
+        return f"--path {args.path} is taken by the demo server itself; choose another path"
+    if args.max_peers < 1:
+        return f"--max-peers must be at least 1, got {args.max_peers}"
+    if not args.redis_node_ttl > 0:
+        return f"--redis-node-ttl must be positive, got {args.redis_node_ttl}"
+    if not math.isfinite(args.redis_node_ttl):
+        return f"--redis-node-ttl must be a finite number of seconds, got {args.redis_node_ttl}"
+    return None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before announcing anything, so a taken port is reported instead of claimed."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    return socket.create_server(address, family=family)
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    where = f"{host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return f"--host {host!r} is neither an address nor a name this machine resolves"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use by another process; "
+            f"pick another with --port (--port 0 picks a free one), or stop that process"
+        )
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on {where} (ports below 1024 need root); try --port 8000"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"--host {host} is not an address of this machine (try 127.0.0.1 or 0.0.0.0)"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if not args.path.startswith("/"):
-        print(f"rtcroom: --path must start with '/', got {args.path!r}", file=sys.stderr)
-        return 2
-    if args.max_peers < 1:
-        print(f"rtcroom: --max-peers must be at least 1, got {args.max_peers}", file=sys.stderr)
-        return 2
-    if not args.redis_node_ttl > 0:
-        print(
-            f"rtcroom: --redis-node-ttl must be positive, got {args.redis_node_ttl}",
-            file=sys.stderr,
-        )
-        return 2
+    from ._serving import QuietServer
+
+    problem = _option_problem(args)
+    if problem:
+        print(f"rtcroom: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     backend = None
     if args.redis:
         from .backends.redis import RedisBackend  # only a clustered server needs Redis
@@ -34,36 +90,51 @@ def _serve(args: argparse.Namespace) -> int:
             backend = RedisBackend(args.redis, node_ttl=ttl, heartbeat_interval=min(1.0, ttl / 4))
         except ValueError as exc:
             print(f"rtcroom: --redis: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        print(f"rtcroom: {_cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
+        return EXIT_CANNOT_SERVE
+    port: int = sock.getsockname()[1]
+    where = f"rooms in Redis at {backend.address.display()}" if backend else "rooms in memory"
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    announcement = (
+        f"rtcroom: serving on http://{shown_host}:{port}/  "
+        f"(signaling at ws://{shown_host}:{port}{args.path}, max {args.max_peers} peers "
+        f"per room, {where})"
+    )
     app = create_app(max_peers=args.max_peers, path=args.path, backend=backend)
     config = uvicorn.Config(
         app,
         host=args.host,
-        port=args.port,
+        port=port,
         ws="websockets-sansio",
         loop="auto",
-        log_level=args.log_level,
+        # uvicorn logs every connection and request at info, which costs CPU on each one, so
+        # its lines (those, and its own start and stop chatter) show only at debug.
+        log_level="warning" if args.log_level == "info" else args.log_level,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    where = f"rooms in Redis at {backend.address.display()}" if backend else "rooms in memory"
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(
-        f"rtcroom: serving on http://{shown_host}:{args.port}/  "
-        f"(signaling at ws://{shown_host}:{args.port}{args.path}, max {args.max_peers} peers "
-        f"per room, {where})",
-        flush=True,
-    )
-    server.run()
+    server = QuietServer(config, announcement)
+    server.run(sockets=[sock])
+    if server.stopped_by is not None:
+        print("rtcroom: stopped", flush=True)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rtcroom", description="WebRTC rooms for Python.")
+    parser.add_argument("--version", action="version", version=f"rtcroom {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the signaling server with the demo page")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to bind, 0..65535; 0 picks a free one and prints it (default 8000)",
+    )
     serve.add_argument(
         "--max-peers",
         type=int,
@@ -87,16 +158,24 @@ def build_parser() -> argparse.ArgumentParser:
         "announced as left (default 5)",
     )
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="default info; debug adds a line per connection and request",
     )
     serve.set_defaults(func=_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    level = getattr(args, "log_level", "info").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C before the server took over the signals
+        print("rtcroom: stopped", flush=True)
+        return 0
     return result
 
 

@@ -9,6 +9,10 @@ it, ICE gathering offers exactly the addresses given.
 
 from __future__ import annotations
 
+from ._extras import require
+
+require("client", __name__, "aiortc")
+
 import contextlib
 import contextvars
 import ipaddress
@@ -23,8 +27,6 @@ AGENTUITY_DEFAULT_ICE_SERVERS: tuple[str, ...] = (
     "stun:stun1.l.google.com:19302",
 )
 """What Agentuity's client uses when given no ICE servers (never used by rtcroom's tests)."""
-
-LOOPBACK = ("127.0.0.1",)
 
 _selected: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
     "rtcroom_ice_host_addresses", default=None

@@ -1,6 +1,6 @@
 """Signaling frames in and out: parse, validate, encode.
 
-The wire contract is Agentuity's (see PROTOCOL.md in the project's shared notes): one JSON
+The wire contract is Agentuity's (docs/protocol.md): one JSON
 object per text frame, discriminated by ``t``. Error strings are exact because browser apps
 written for Agentuity's client show them to users and sometimes match on them.
 """
@@ -37,6 +37,12 @@ def room_full(max_peers: int) -> str:
 
 def room_id_too_long(limit: int) -> str:
     return f"roomId too long (max {limit} characters)"
+
+
+def frame_bytes(text: str) -> int:
+    """A text frame's size on the wire (UTF-8), which is what size limits count on every
+    transport. ASCII (nearly every SDP) is answered without encoding."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # --- client frames ---------------------------------------------------------------------------

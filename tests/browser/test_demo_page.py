@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page
 
-from tests.support import free_port
+from rtcroom.testing import ServeProcess
+from rtcroom.testing.browser import CHROMIUM_FLAGS, chromium
 
-from .harness import FLAGS, rtcroom_serve, wait_for, wait_listening
+from .harness import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -24,10 +23,8 @@ TIMEOUT = 20_000
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def demo_url() -> AsyncIterator[str]:
     """What a person runs: ``rtcroom serve`` (here with a custom path and 2 peers per room)."""
-    port = free_port()
-    with rtcroom_serve(port, "--path", CUSTOM_PATH, "--max-peers", "2") as server:
-        await wait_listening(port, server)
-        yield f"http://127.0.0.1:{port}"
+    async with ServeProcess("--path", CUSTOM_PATH, "--max-peers", "2") as server:
+        yield server.http_url
 
 
 async def open_demo(browser: BrowserContext, url: str, room: str) -> Page:
@@ -143,17 +140,10 @@ async def test_a_full_room_says_so(browser: BrowserContext, demo_url: str) -> No
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def denying_browser() -> AsyncIterator[BrowserContext]:
     """A Chromium whose (fake) permission prompt answers "Block"."""
-    flags = [f for f in FLAGS if f != "--use-fake-ui-for-media-stream"]
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
     flags.append("--use-fake-ui-for-media-stream=deny")
-    async with async_playwright() as pw:
-        ctx = await pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="rtcroom-chromium-"),
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=flags,
-        )
+    async with chromium(flags) as ctx:
         yield ctx
-        await ctx.close()
 
 
 async def test_camera_denied_explains_and_offers_data_only(

@@ -6,19 +6,10 @@ import uuid
 
 import pytest
 
-from tests.support import free_port
+from rtcroom.testing import ServeProcess, free_port
 
 from .conftest import OpenPage
-from .harness import (
-    events,
-    frames_rising,
-    peer_id,
-    rtcroom_serve,
-    start_call,
-    wait_for,
-    wait_listening,
-    wait_state,
-)
+from .harness import events, frames_rising, peer_id, start_call, wait_for, wait_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,8 +19,7 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
     signal_url = f"ws://127.0.0.1:{port}/api/call/signal"
     room_id = f"room-{uuid.uuid4().hex[:8]}"
     a, b = await open_page(), await open_page()
-    with rtcroom_serve(port) as server:
-        await wait_listening(port, server)
+    async with ServeProcess("--max-peers", "4", port=port) as server:
         for page in (a, b):
             await start_call(
                 page,
@@ -43,7 +33,6 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
         await wait_state(b, "connected")
         old_a, old_b = await peer_id(a), await peer_id(b)
         server.kill()  # no goodbye frames: the sockets just die
-        server.wait(10)
 
     for page in (a, b):
         await wait_for(page, "() => window.eventNames().includes('onReconnecting')")
@@ -52,8 +41,7 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
     first, second = await frames_rising(a, old_b)
     assert second > first
 
-    with rtcroom_serve(port) as server:
-        await wait_listening(port, server)
+    async with ServeProcess("--max-peers", "4", port=port):
         new_a = await wait_for(
             a, "(old) => window.call.peerId !== old && window.call.peerId", old_a
         )

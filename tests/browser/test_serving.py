@@ -1,4 +1,4 @@
-"""The README's one-line ``browser_client()`` routes, run as written, in FastAPI and aiohttp."""
+"""The ``browser_client()`` routes of examples/fastapi_app.py and aiohttp_app.py, in Chromium."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,39 +15,26 @@ from playwright.async_api import BrowserContext
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom import asgi as rtc_asgi
 from rtcroom.app import web_asset
+from tests.examples import load_example
 from tests.support import run_aiohttp, run_uvicorn
 
-from .conftest import OpenPage
-from .harness import peer_id, start_call, wait_for
+from .harness import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+
+def serve_example(module: str) -> AbstractAsyncContextManager[int]:
+    app = load_example(module).app
+    return run_aiohttp(app) if module == "aiohttp_app" else run_uvicorn(app)
 
 
-def readme_examples() -> dict[str, str]:
-    """The Python blocks of the README section on serving rtcroom.js, keyed by their first
-    comment line ('fastapi or starlette', 'aiohttp')."""
-    text = README.read_text()
-    section = text.split("### Serving rtcroom.js from your own app", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    return {b.splitlines()[0].lstrip("# ").lower(): b for b in blocks}
-
-
-def serve_example(key: str) -> AbstractAsyncContextManager[int]:
-    namespace: dict[str, Any] = {}
-    exec(readme_examples()[key], namespace)
-    app = namespace["app"]
-    return run_aiohttp(app) if key == "aiohttp" else run_uvicorn(app)
-
-
-@pytest_asyncio.fixture(loop_scope="module", params=["fastapi or starlette", "aiohttp"])
+@pytest_asyncio.fixture(loop_scope="module", params=["fastapi_app", "aiohttp_app"])
 async def example_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     async with serve_example(request.param) as port:
         yield f"http://127.0.0.1:{port}"
 
 
-async def test_readme_examples_serve_the_shipped_client(example_url: str) -> None:
+async def test_examples_serve_the_shipped_client(example_url: str) -> None:
     async with httpx.AsyncClient(base_url=example_url) as http:
         response = await http.get("/rtcroom.js")
         assert response.status_code == 200
@@ -60,7 +45,43 @@ async def test_readme_examples_serve_the_shipped_client(example_url: str) -> Non
         assert again.status_code == 304 and again.content == b""
 
 
-async def test_a_call_through_the_readme_app(browser: BrowserContext, example_url: str) -> None:
+# A line of JavaScript (not a comment) that loads another module: `import x from '...'`,
+# `import '...'`, `import('...')` or `export ... from '...'`.
+_MODULE_LOAD = re.compile(r"^\s*(import[\s({'\"*]|export\s.*\sfrom\s)|(?<![\w.$])import\s*\(", re.M)
+
+
+def _code_lines(source: str) -> str:
+    return "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("//", "*", "/*"))
+    )
+
+
+async def test_the_served_client_is_one_self_contained_module(
+    browser: BrowserContext, example_url: str
+) -> None:
+    """rtcroom.js imports nothing, so a page loads the whole client in one request."""
+    source = web_asset("rtcroom.js").decode()
+    assert "export {" in source and "class" in source  # the bundle itself, not a stub
+    assert _MODULE_LOAD.findall(_code_lines(source)) == []
+    page = await browser.new_page()
+    try:
+        await page.goto(f"{example_url}/rtcroom.d.ts")  # any page of that origin will do
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        exports = await page.evaluate("async () => Object.keys(await import('/rtcroom.js')).sort()")
+    finally:
+        await page.close()
+    assert requested == [f"{example_url}/rtcroom.js"]
+    assert exports == [
+        "CustomStreamSource",
+        "DisplayMediaSource",
+        "UserMediaSource",
+        "WebRTCCall",
+        "qualitySummary",
+    ]
+
+
+async def test_a_call_through_the_example_app(browser: BrowserContext, example_url: str) -> None:
     """Two pages import /rtcroom.js from the app and talk through its signaling endpoint."""
     room = f"room-{uuid.uuid4().hex[:8]}"
     script = """async (room) => {
@@ -95,27 +116,3 @@ async def test_unknown_file_names_are_refused_clearly() -> None:
         with pytest.raises(ValueError, match=r"ships no web file 'rtcroom.min.js'.*rtcroom.js"):
             make("rtcroom.min.js")
     assert rtc_asgi.browser_client("rtcroom.d.ts").file.media_type.startswith("text/plain")
-
-
-async def test_readme_browser_example_runs(open_page: OpenPage) -> None:
-    """The README's rtcroom.js example, as a module script, greets a peer already there."""
-    text = README.read_text()
-    example = re.search(r"```js\n(import \{ WebRTCCall \} from '/rtcroom.js';.*?)```", text, re.S)
-    assert example, "the README lost its rtcroom.js example"
-    room = f"room-{uuid.uuid4().hex[:8]}"
-    other = await open_page()
-    await start_call(other, roomId=room, signalUrl="/api/call/signal", iceServers=[])
-    await peer_id(other)
-    page = await open_page()
-    await page.evaluate("document.body.append(document.createElement('video'))")
-    await page.add_script_tag(
-        content=example.group(1).replace("'standup'", f"'{room}'"), type="module"
-    )
-    got = await wait_for(other, "() => window.messages.length >= 1 && window.messages")
-    assert got[0]["data"] == {"text": "hi"}
-    assert (
-        await wait_for(
-            page, "() => document.querySelector('video').srcObject?.getVideoTracks().length"
-        )
-        == 1
-    )

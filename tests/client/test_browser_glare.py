@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.harness import FLAGS
+from rtcroom.testing.browser import CHROMIUM_FLAGS as FLAGS
 from tests.support import signaling_server
 
 from .helpers import WAIT, Recorder, make_call

@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright
 from rtcroom import aiohttp as rtc_aiohttp
 from rtcroom.client import WebRTCCall
 from rtcroom.media import TestPatternSource
-from tests.browser.harness import FLAGS
+from rtcroom.testing.browser import CHROMIUM_FLAGS as FLAGS
 from tests.support import run_aiohttp
 
 # A browser peer that speaks the signaling protocol the way Agentuity's client does: it joins,

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 
-import aiohttp
 import pytest
 
-from ..support import SIGNAL_PATH, free_port
-
-SRC = Path(__file__).resolve().parents[2] / "src"
+from rtcroom.testing import ServeProcess, free_port, serve_processes
 
 
 class RedisServer:
@@ -98,75 +89,8 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-class ServerProcess:
-    """``python -m rtcroom.cli serve --redis ...`` in its own OS process."""
-
-    def __init__(self, redis_url: str, *extra: str) -> None:
-        self.port = free_port()
-        self.url = f"ws://127.0.0.1:{self.port}{SIGNAL_PATH}"
-        env = {**os.environ, "PYTHONPATH": str(SRC)}
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rtcroom.cli",
-                "serve",
-                "--redis",
-                redis_url,
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                *extra,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-
-    async def wait_ready(self, timeout: float = 20.0) -> None:
-        """Until ``/healthz`` says ok (serving, and connected to Redis)."""
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                assert self.proc.poll() is None, self.stderr()
-                with contextlib.suppress(aiohttp.ClientError, OSError):
-                    url = f"http://127.0.0.1:{self.port}/healthz"
-                    async with http.get(url) as resp:
-                        if resp.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"server on port {self.port} not ready in {timeout} s")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def stderr(self) -> str:
-        """What the process logged so far."""
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-
-@contextlib.asynccontextmanager
-async def server_processes(
+def server_processes(
     redis_url: str, count: int, *extra: str
-) -> AsyncIterator[list[ServerProcess]]:
-    procs = [ServerProcess(redis_url, *extra) for _ in range(count)]
-    try:
-        await asyncio.gather(*(p.wait_ready() for p in procs))
-        yield procs
-    finally:
-        for p in procs:
-            p.stop()
-            p.log.close()
+) -> AbstractAsyncContextManager[list[ServeProcess]]:
+    """``count`` ``rtcroom serve --redis`` processes, each ready (serving, Redis connected)."""
+    return serve_processes(count, "--redis", redis_url, *extra)

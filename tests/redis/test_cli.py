@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from .conftest import SRC
+from rtcroom.testing import this_rtcroom_env
 
 
 @pytest.mark.parametrize(
@@ -20,10 +19,9 @@ from .conftest import SRC
     ],
 )
 def test_bad_redis_settings_exit_with_a_clear_message(args: list[str], message: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
     done = subprocess.run(
         [sys.executable, "-m", "rtcroom.cli", "serve", "--port", "1", *args],
-        env=env,
+        env=this_rtcroom_env(),
         capture_output=True,
         text=True,
         timeout=30,

@@ -283,7 +283,7 @@ async def test_healthz_tells_a_load_balancer_while_redis_is_away(
             redis_server.start()
         assert (await wait_status(http, proc.port, 200))["status"] == "ok"
         assert proc.proc.poll() is None
-        log = proc.stderr()
+        log = proc.output()
     assert "Lost the connection to Redis" in log and "is back after" in log
 
 

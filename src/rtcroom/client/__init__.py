@@ -8,6 +8,10 @@ async with WebRTCCall("room", "ws://127.0.0.1:8000/api/call/signal",
 ```
 """
 
+from .._extras import require
+
+require("client", __name__, "aiortc", "numpy")
+
 from .call import WebRTCCall
 from .channels import DEFAULT_LOW_WATER_MARK, DEFAULT_MAX_BUFFERED_AMOUNT, DataChannelConfig
 from .errors import (
@@ -15,6 +19,8 @@ from .errors import (
     CallEndedError,
     CallError,
     ConnectionTimeoutError,
+    InvalidSignalError,
+    JoinRefusedError,
     NegotiationError,
     NotConnectedError,
     ReconnectFailedError,
@@ -72,6 +78,8 @@ __all__ = [
     "ErrorEvent",
     "EventStream",
     "IceStateChangeEvent",
+    "InvalidSignalError",
+    "JoinRefusedError",
     "NegotiationCompleteEvent",
     "NegotiationError",
     "NegotiationStartEvent",

@@ -1,12 +1,20 @@
-"""Work-arounds for three gaps in aiortc 1.16 that a peer talking to browsers runs into.
+"""Work-arounds for gaps in aiortc 1.16 that a peer talking to browsers runs into.
 
 They reach into aiortc's private fields, so they live here together, each with the reason; check
-them again when aiortc is upgraded.
+them again when aiortc is upgraded: tests/client/test_aiortc_canaries.py checks every internal
+they rely on.
 """
 
 from __future__ import annotations
 
-from aiortc import RTCPeerConnection, RTCRtpHeaderExtensionParameters, RTCSessionDescription
+from typing import Any
+
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.sdp import SessionDescription
 
 
@@ -123,3 +131,28 @@ async def start_media(pc: RTCPeerConnection) -> None:
     again once connected starts them; it is idempotent for everything already started.
     """
     await pc._RTCPeerConnection__connect()  # type: ignore[attr-defined]
+
+
+class ReceivedBytes:
+    """Counts the RTP payload bytes a receiver handles (browsers' inbound ``bytesReceived``).
+
+    aiortc's stats count no received bytes, which the inbound bitrate of quality stats
+    (``media/quality.py``) needs. This wraps the receiver's private packet handler
+    ``_handle_rtp_packet(packet, arrival_time_ms)``; where it is missing (:meth:`can_count`),
+    quality stats fall back to the sender's RTCP sender reports.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.kind = str(receiver.track.kind) if receiver.track is not None else "unknown"
+        self.bytes = 0
+        handle = receiver._handle_rtp_packet
+
+        async def counting(packet: Any, arrival_time_ms: int) -> None:
+            self.bytes += len(packet.payload)
+            await handle(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = counting  # type: ignore[method-assign]
+
+    @staticmethod
+    def can_count(receiver: RTCRtpReceiver) -> bool:
+        return hasattr(receiver, "_handle_rtp_packet")

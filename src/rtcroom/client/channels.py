@@ -1,4 +1,4 @@
-"""Data channels: their configuration, how messages are decoded, and back-pressure.
+"""Data channels: their configuration, their events, how messages are decoded, back-pressure.
 
 aiortc queues every ``send`` in memory without limit and reports the queue as
 ``bufferedAmount``; ``bufferedamountlow`` fires when it falls to ``bufferedAmountLowThreshold``.
@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiortc import RTCDataChannel, RTCPeerConnection
+
+from .events import (
+    CallEvent,
+    DataChannelCloseEvent,
+    DataChannelMessageEvent,
+    DataChannelOpenEvent,
+)
 
 DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024
 """A send is refused when one channel already holds this much (Chromium's limit too)."""
@@ -63,6 +71,43 @@ def as_config(item: DataChannelConfig | str) -> DataChannelConfig:
     if isinstance(item, str):
         return DataChannelConfig(item)
     raise TypeError(f"data channels are DataChannelConfig objects or labels, got {item!r}")
+
+
+def watch_channel(
+    channel: RTCDataChannel,
+    channels: dict[str, RTCDataChannel],
+    peer_id: str,
+    *,
+    emit: Callable[[CallEvent], None],
+    changed: Callable[[], None],
+    live: Callable[[], bool],
+) -> None:
+    """Keep ``channel`` in ``channels`` under its label (as the browser client keys them) while
+    it is open, and report its open, close and messages while ``live()``."""
+    label = channel.label
+    channels[label] = channel
+
+    def on_open() -> None:
+        if live():
+            emit(DataChannelOpenEvent(peer_id, label))
+            changed()
+
+    def on_close() -> None:
+        if channels.get(label) is channel:
+            del channels[label]
+        if live():
+            emit(DataChannelCloseEvent(peer_id, label))
+            changed()
+
+    def on_message(raw: str | bytes) -> None:
+        if live():
+            emit(DataChannelMessageEvent(peer_id, label, decode(raw), raw))
+
+    channel.on("open", on_open)
+    channel.on("close", on_close)
+    channel.on("message", on_message)
+    if channel.readyState == "open":  # aiortc announces remote channels already open
+        on_open()
 
 
 def decode(raw: str | bytes) -> Any:

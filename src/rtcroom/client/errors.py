@@ -20,7 +20,23 @@ class SignalingError(CallError):
         self.message = message
 
 
-class RoomFullError(SignalingError):
+class JoinRefusedError(SignalingError):
+    """The signaling server answered the ``join`` with an ``error`` frame (room id too long,
+    rooms unavailable, a token refused, ...): ``message`` is its reason; nobody was registered."""
+
+
+class InvalidSignalError(CallError):
+    """The signaling server sent a frame that breaks the protocol (wrong shape or type, an
+    oversized SDP, a malformed peer id); it was dropped. ``peer_id`` names the peer it claimed
+    to come from, ``frame_type`` its ``t``, if any."""
+
+    def __init__(self, message: str, peer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.peer_id = peer_id
+        self.frame_type: str | None = None
+
+
+class RoomFullError(JoinRefusedError):
     """The room already holds ``max_peers`` members; nobody was registered."""
 
 
@@ -29,7 +45,8 @@ class SignalingConnectionError(CallError):
 
 
 class ConnectionTimeoutError(CallError, TimeoutError):
-    """``connection_timeout`` ran out while connecting or negotiating."""
+    """``connection_timeout`` (or ``wait_connected``'s timeout) ran out before the connection
+    was up; the message says what was missing (no other peer, no ICE path, a closed channel)."""
 
 
 class ReconnectFailedError(CallError):
@@ -58,4 +75,9 @@ class BufferFullError(CallError):
 
 
 class NegotiationError(CallError):
-    """An offer/answer exchange with one peer failed or did not finish in time."""
+    """An offer/answer exchange with one peer failed or did not finish in time, or the peer's
+    SDP is not valid. ``peer_id`` names that peer (None if unknown)."""
+
+    def __init__(self, message: str, peer_id: str | None = None) -> None:
+        super().__init__(message)
+        self.peer_id = peer_id

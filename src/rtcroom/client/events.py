@@ -224,7 +224,10 @@ class EventStream:
 
     async def next(self, timeout: float | None = None) -> CallEvent:
         """The next event (``TimeoutError`` after ``timeout`` seconds)."""
-        return await asyncio.wait_for(self._queue.get(), timeout)
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no call event within {timeout:g} s") from None
 
     async def __aenter__(self) -> EventStream:
         return self

@@ -1,7 +1,8 @@
-"""Media methods of :class:`~rtcroom.client.WebRTCCall`, with Agentuity's names.
+"""The media side of a call: mute, screen share, remote frames, recording and quality.
 
-Kept apart from ``call.py`` (a mixin) so the call's signaling and state machine stay readable.
-Per remote peer the call keeps: one :class:`~rtcroom.media.TrackTap` per remote track (which
+:class:`CallMedia` is owned by :class:`~rtcroom.client.WebRTCCall`, whose media methods (with
+Agentuity's names) delegate to it. It sees the call's peer sessions (read only) and keeps, per
+remote peer: one :class:`~rtcroom.media.TrackTap` per remote track (which
 also drains tracks nobody reads), the readers asked for with ``remote_video``/``remote_audio``,
 a :class:`~rtcroom.media.RttProbe` on the ``rtcroom-ping`` channel, and a
 :class:`~rtcroom.media.QualityMonitor`.
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from aiortc import MediaStreamTrack
 
@@ -25,30 +26,18 @@ from ..media import (
     RecordingHandle,
     RecordingOptions,
     Recordings,
-    RemoteAudioFrame,
-    RemoteVideoFrame,
     RttProbe,
     TrackSource,
     TrackTap,
     UserMediaSource,
     create_ping_channel,
 )
-from ..media.frames import audio_stream, video_stream
 from ..media.local import stop_sender_tracks
 from .errors import UnknownPeerError
 from .events import CallEvent, ScreenShareStartEvent, ScreenShareStopEvent
+from .session import PeerSession
 
-if TYPE_CHECKING:
-    from .session import PeerSession
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def _spawn(coro: Any) -> None:
-    task = asyncio.ensure_future(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+_Stream = TypeVar("_Stream", bound=FrameStream[Any])
 
 
 @dataclass
@@ -105,51 +94,41 @@ def local_media_from_option(media: Any) -> LocalMedia | None:
 
 
 class CallMedia:
-    """Mute, screen share, frames, recording and quality for a call (mixed into WebRTCCall)."""
+    """Mute, screen share, frames, recording and quality of one call."""
 
-    rtt_ping: bool = True
-    """Create the ``rtcroom-ping`` data channel (as the offering side) to measure RTT. Set it
-    to False before ``connect()`` when browser apps must see no channel they did not ask for."""
-
-    _media: Any
-    _sessions: dict[str, PeerSession]
-
-    def emit(self, event: CallEvent) -> None:  # provided by WebRTCCall
-        raise NotImplementedError
-
-    @property
-    def _media_state(self) -> dict[str, _PeerMedia]:
-        state: dict[str, _PeerMedia] | None = self.__dict__.get("_media_by_peer")
-        if state is None:
-            state = self.__dict__["_media_by_peer"] = {}
-        return state
-
-    @property
-    def recordings(self) -> Recordings:
-        found: Recordings | None = self.__dict__.get("_recordings")
-        if found is None:
-            found = self.__dict__["_recordings"] = Recordings()
-        return found
-
-    @property
-    def local_media(self) -> LocalMedia | None:
+    def __init__(
+        self,
+        local: LocalMedia | None,
+        sessions: Mapping[str, PeerSession],
+        emit: Callable[[CallEvent], None],
+    ) -> None:
+        self.local = local
         """The local source behind its mute and screen-share switches (None if data only)."""
-        local = self._media if isinstance(self._media, LocalMedia) else None
+        self.rtt_ping = True
+        self.recordings = Recordings()
+        self._sessions = sessions
+        self._emit = emit
+        self._by_peer: dict[str, _PeerMedia] = {}
+        self._background: set[asyncio.Task[Any]] = set()
         if local is not None and local.on_screen_ended is None:
             # Like Agentuity's screenTrack.onended: a share whose source ends stops itself.
-            local.on_screen_ended = lambda: _spawn(self.stop_screen_share())
-        return local
+            local.on_screen_ended = lambda: self._spawn(self.stop_screen_share())
 
-    # --- hook called by WebRTCCall._create_session ------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
-    def _media_session_created(self, session: PeerSession, *, offerer: bool) -> None:
+    # --- called by the peer mesh for each new session -----------------------------------------
+
+    def session_created(self, session: PeerSession, offerer: bool) -> None:
         probe = RttProbe()
         peer = _PeerMedia(session, probe, QualityMonitor(session.pc, rtt_probe=probe))
         peer.monitor.video_tap = lambda: peer.taps.get("video")
-        old = self._media_state.get(session.remote_id)
+        old = self._by_peer.get(session.remote_id)
         if old is not None:
-            _spawn(old.close())
-        self._media_state[session.remote_id] = peer
+            self._spawn(old.close())
+        self._by_peer[session.remote_id] = peer
         if offerer and self.rtt_ping:
             probe.attach(create_ping_channel(session.pc))
         probe.watch(session.pc)
@@ -159,12 +138,12 @@ class CallMedia:
         async def on_state() -> None:
             if session.pc.connectionState == "closed":
                 stop_sender_tracks(session.pc)
-                if self._media_state.get(session.remote_id) is peer:
-                    del self._media_state[session.remote_id]
+                if self._by_peer.get(session.remote_id) is peer:
+                    del self._by_peer[session.remote_id]
                 await peer.close()
 
     def _peer_media(self, peer_id: str) -> _PeerMedia | None:
-        peer = self._media_state.get(peer_id)
+        peer = self._by_peer.get(peer_id)
         session = self._sessions.get(peer_id)
         if peer is None or session is None or peer.session is not session:
             return None
@@ -181,47 +160,41 @@ class CallMedia:
     # --- mute ---------------------------------------------------------------------------------
 
     def mute_audio(self, muted: bool) -> None:
-        """Send silence instead of the microphone (True) or the microphone again (False)."""
-        if self.local_media is not None:
-            self.local_media.mute_audio(muted)
+        if self.local is not None:
+            self.local.mute_audio(muted)
 
     def mute_video(self, muted: bool) -> None:
-        """Send black frames instead of the camera or screen (True), or the picture again."""
-        if self.local_media is not None:
-            self.local_media.mute_video(muted)
+        if self.local is not None:
+            self.local.mute_video(muted)
 
     @property
     def is_audio_muted(self) -> bool:
-        return self.local_media is not None and self.local_media.is_audio_muted
+        return self.local is not None and self.local.is_audio_muted
 
     @property
     def is_video_muted(self) -> bool:
-        return self.local_media is not None and self.local_media.is_video_muted
+        return self.local is not None and self.local.is_video_muted
 
     # --- screen share -------------------------------------------------------------------------
 
     @property
     def is_screen_sharing(self) -> bool:
-        return self.local_media is not None and self.local_media.is_screen_sharing
+        return self.local is not None and self.local.is_screen_sharing
 
     async def start_screen_share(self, source: TrackSource | None = None) -> None:
-        """Send the screen (default: :class:`~rtcroom.media.DisplayMediaSource`) in place of the
-        camera to every peer; peers that had no video from us are renegotiated. No-op in a
-        data-only call or while already sharing."""
-        local = self.local_media
+        local = self.local
         if local is None or local.is_screen_sharing:
             return
         sessions = list(self._sessions.values())
         renegotiate = await local.start_screen_share([s.pc for s in sessions], source)
-        self.emit(ScreenShareStartEvent())
+        self._emit(ScreenShareStartEvent())
         await self._renegotiate([s for s in sessions if s.pc in renegotiate])
 
     async def stop_screen_share(self) -> None:
-        """Back to the camera (or no video if the call had none)."""
-        local = self.local_media
+        local = self.local
         if local is not None and local.is_screen_sharing:
             await local.stop_screen_share([s.pc for s in self._sessions.values()])
-            self.emit(ScreenShareStopEvent())
+            self._emit(ScreenShareStopEvent())
 
     @staticmethod
     async def _renegotiate(sessions: list[PeerSession]) -> None:
@@ -232,38 +205,14 @@ class CallMedia:
 
     # --- frames -------------------------------------------------------------------------------
 
-    def remote_video(
-        self, peer_id: str, *, format: str = "rgb24", max_queued: int = 2
-    ) -> FrameStream[RemoteVideoFrame]:
-        """``async for frame in call.remote_video(peer_id)``: that peer's video as numpy via
-        ``frame.to_ndarray()`` ((height, width, 3) uint8 RGB by default). Waits for the track if
-        it has not arrived yet; a slow reader skips frames instead of queueing them."""
+    def remote_frames(self, peer_id: str, kind: str, make: Callable[[], _Stream]) -> _Stream:
+        """A new reader (``make()``) of that peer's ``kind`` track, fed once the track is here."""
         peer = self._require_peer(peer_id)
-        stream = video_stream(format, max_queued)
-        self._attach(peer, "video", stream)
-        return stream
-
-    def remote_audio(
-        self,
-        peer_id: str,
-        *,
-        format: str = "s16",
-        sample_rate: int | None = None,
-        channels: int | None = None,
-        max_queued: int = 50,
-    ) -> FrameStream[RemoteAudioFrame]:
-        """That peer's audio; ``to_ndarray()`` is (samples, channels), int16 (``s16``) or
-        float32 (``flt``), resampled to ``sample_rate`` and mixed to ``channels`` if given."""
-        peer = self._require_peer(peer_id)
-        stream = audio_stream(format, sample_rate, channels, max_queued)
-        self._attach(peer, "audio", stream)
+        stream = make()
+        self._attach(peer, kind, stream)
         return stream
 
     def remote_track(self, peer_id: str, kind: str = "video") -> MediaStreamTrack | None:
-        """A copy of that peer's ``kind`` track as an aiortc track (to forward to another peer or
-        a sink), with its own bounded queue; None until the track has arrived. Read remote media
-        through this or ``remote_video``/``remote_audio``, not ``TrackAddedEvent.track``: the
-        call drains that one itself."""
         tap = self._require_peer(peer_id).taps.get(kind)
         return None if tap is None or tap.ended else tap.copy_track()
 
@@ -285,16 +234,12 @@ class CallMedia:
         options: RecordingOptions | None = None,
         **option_fields: Any,
     ) -> RecordingHandle | None:
-        """Record ``"local"`` (what we send) or a peer id's stream to a file. Options as
-        :class:`~rtcroom.media.RecordingOptions` or keywords (``mime_type``,
-        ``audio_bits_per_second``, ``video_bits_per_second``, ``path``). None if there is no
-        such stream."""
         if options is None:
             options = RecordingOptions(**option_fields)
         elif option_fields:
             raise TypeError("pass either options=RecordingOptions(...) or keywords, not both")
         if stream_id == "local":
-            local = self.local_media
+            local = self.local
             tracks = [t for t in (local.audio_track, local.outgoing_video) if t] if local else []
             if not tracks:
                 return None
@@ -303,7 +248,7 @@ class CallMedia:
             handle = self.recordings.start("local", taps, options, close_taps=True)
             if handle is None:
                 for tap in taps:
-                    _spawn(tap.stop())
+                    self._spawn(tap.stop())
                     tap.track.stop()
             return handle
         peer = self._peer_media(stream_id)
@@ -311,19 +256,9 @@ class CallMedia:
             return None
         return self.recordings.start(stream_id, list(peer.taps.values()), options)
 
-    def is_recording(self, stream_id: str) -> bool:
-        """True while that stream is being recorded (a paused recording gives False)."""
-        return self.recordings.is_recording(stream_id)
-
-    async def stop_all_recordings(self) -> dict[str, Path]:
-        """Stop every recording; stream id -> recorded file."""
-        return await self.recordings.stop_all()
-
     # --- quality ------------------------------------------------------------------------------
 
     async def get_quality_summary(self, peer_id: str) -> ConnectionQualitySummary | None:
-        """Agentuity's summary for one peer (None for an unknown peer). Bitrates cover the time
-        since the previous summary of that peer, so the first has none."""
         peer = self._peer_media(peer_id)
         return None if peer is None else await peer.monitor.summary()
 
@@ -336,7 +271,6 @@ class CallMedia:
         return out
 
     async def get_raw_stats(self, peer_id: str) -> dict[str, Any] | None:
-        """aiortc's stats report for one peer (does not move the bitrate baseline)."""
         peer = self._peer_media(peer_id)
         return None if peer is None else await peer.monitor.get_raw_stats()
 

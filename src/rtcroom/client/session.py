@@ -25,56 +25,82 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.sdp import candidate_from_sdp
 
 from .. import ice
 from ..media.ping import is_ping_channel
 from . import aiortc_fixes
 from . import state as reasons
-from .channels import DataChannelConfig, decode
-from .errors import NegotiationError
+from .candidates import RemoteCandidates
+from .channels import DataChannelConfig, watch_channel
+from .errors import CallError, NegotiationError
 from .events import (
-    DataChannelCloseEvent,
-    DataChannelMessageEvent,
-    DataChannelOpenEvent,
+    CallEvent,
     IceStateChangeEvent,
     NegotiationCompleteEvent,
     TrackAddedEvent,
 )
+from .inbound import Candidate, Description
+from .settings import SessionSettings
+from .tracks import LocalTracks
 from .tuning import grow_receive_buffers
-
-if TYPE_CHECKING:
-    from .call import WebRTCCall
-    from .tracks import LocalTracks
 
 log = logging.getLogger("rtcroom.client.session")
 
-MAX_PENDING_CANDIDATES = 256
 ICE_CONNECTED = ("connected", "completed")
 
 _Item = tuple[str, Any]
 
 
+class SessionOwner(Protocol):
+    """What a :class:`PeerSession` tells the one that owns it (the call's peer mesh)."""
+
+    def send_signal(self, kind: str, to: str, payload: dict[str, Any]) -> Awaitable[None]:
+        """Send an ``sdp`` or ``ice`` frame to the remote peer through signaling."""
+
+    def emit(self, event: CallEvent) -> None:
+        """Report an event to the call's listeners."""
+
+    def negotiation_started(self, session: PeerSession, reason: str) -> None:
+        """An offer is being made or a remote description applied."""
+
+    def session_changed(self, session: PeerSession) -> None:
+        """ICE or a data channel of this session changed state."""
+
+    def session_failed(self, session: PeerSession, error: CallError) -> None:
+        """The connection to this peer is beyond repair; the owner drops it."""
+
+    def label_seen(self, label: str) -> None:
+        """A data channel with this label exists now (ours or the peer's)."""
+
+
 class PeerSession:
     """The call's link to one remote peer. ``pc`` is the ``aiortc.RTCPeerConnection``."""
 
-    def __init__(self, call: WebRTCCall, remote_id: str, pc: RTCPeerConnection, polite: bool):
+    def __init__(
+        self,
+        owner: SessionOwner,
+        remote_id: str,
+        pc: RTCPeerConnection,
+        polite: bool,
+        settings: SessionSettings,
+    ) -> None:
         self.remote_id = remote_id
         self.pc = pc
         self.polite = polite
         self.channels: dict[str, RTCDataChannel] = {}
         self.closed = False
-        self._call = call
+        self._owner = owner
+        self._settings = settings
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._pending_candidates: list[dict[str, Any]] = []
+        self._candidates = RemoteCandidates(pc, remote_id)
         self._offer_wanted = False
         self._waiting: list[asyncio.Future[None]] = []  # renegotiate() calls not yet offered
         self._inflight: list[asyncio.Future[None]] = []  # ... whose offer awaits its answer
-        self._ignoring_offer = False
         self._tracks_to_add: LocalTracks | None = None
         self._later_tracks: tuple[LocalTracks, list[Any]] | None = None
         self._was_connected = False
@@ -89,14 +115,12 @@ class PeerSession:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(
-        self, *, offerer: bool, channels: list[DataChannelConfig], tracks: LocalTracks | None
-    ) -> None:
+    def start(self, *, offerer: bool, tracks: LocalTracks | None) -> None:
         """Add local tracks, create data channels (offerer only) and, as the offerer, offer."""
         if offerer:
             if tracks is not None:
                 tracks.add_to(self.pc)
-            for config in channels:
+            for config in self._settings.data_channels:
                 self._register_channel(config.create_on(self.pc))
             self._offer_wanted = True
             self._inbox.put_nowait(("offer", None))
@@ -110,7 +134,9 @@ class PeerSession:
         self.closed = True
         for fut in self._waiting + self._inflight:
             if not fut.done():
-                fut.set_exception(NegotiationError(f"peer {self.remote_id} is gone"))
+                fut.set_exception(
+                    NegotiationError(f"peer {self.remote_id} is gone", self.remote_id)
+                )
                 fut.exception()  # retrieved: nobody may be waiting
         for task in list(self._media_starters):
             task.cancel()
@@ -139,10 +165,10 @@ class PeerSession:
 
     # --- signaling input (called in arrival order) ---------------------------------------------
 
-    def handle_sdp(self, description: Any) -> None:
+    def handle_sdp(self, description: Description) -> None:
         self._inbox.put_nowait(("sdp", description))
 
-    def handle_ice(self, candidate: Any) -> None:
+    def handle_ice(self, candidate: Candidate) -> None:
         self._inbox.put_nowait(("ice", candidate))
 
     async def renegotiate(self, timeout: float | None = None) -> None:
@@ -150,17 +176,20 @@ class PeerSession:
         after ``timeout``, default the call's ``connection_timeout``). Use it after adding a
         track or when a peer must learn of new m-lines."""
         if self.closed:
-            raise NegotiationError(f"peer {self.remote_id} is gone; cannot renegotiate")
+            raise NegotiationError(
+                f"peer {self.remote_id} is gone; cannot renegotiate", self.remote_id
+            )
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(fut)
         self._offer_wanted = True
         self._inbox.put_nowait(("offer", None))
-        limit = self._call.connection_timeout if timeout is None else timeout
+        limit = self._settings.negotiation_timeout if timeout is None else timeout
         try:
             await asyncio.wait_for(asyncio.shield(fut), limit)
         except TimeoutError:
             raise NegotiationError(
-                f"renegotiation with peer {self.remote_id} got no answer within {limit:g} s"
+                f"renegotiation with peer {self.remote_id} got no answer within {limit:g} s",
+                self.remote_id,
             ) from None
 
     # --- the worker --------------------------------------------------------------------------
@@ -174,13 +203,11 @@ class PeerSession:
                 elif kind == "sdp":
                     await self._apply_description(payload)
                 else:
-                    await self._apply_candidate(payload)
-            except asyncio.CancelledError:
-                raise
+                    await self._candidates.add(payload)
             except Exception as exc:
                 if self.closed:
                     return
-                self._call._session_failed(self, exc)
+                self._owner.session_failed(self, _as_call_error(exc, self.remote_id))
                 return
 
     async def _make_offer(self) -> None:
@@ -191,47 +218,53 @@ class PeerSession:
         self._offer_wanted = False
         self._inflight.extend(self._waiting)
         self._waiting.clear()
-        self._call._negotiation_starting(self, reasons.CREATING_OFFER)
+        self._owner.negotiation_started(self, reasons.CREATING_OFFER)
         self._renegotiating = self._was_connected
-        with ice.host_addresses(self._call.ice_host_addresses):
+        with ice.host_addresses(self._settings.ice_host_addresses):
             offer = await aiortc_fixes.create_offer(self.pc)
             await self._set_local(offer)
         await self._send_local_description()
 
     async def _set_local(self, description: RTCSessionDescription) -> None:
-        limit = self._call.ice_gathering_timeout
+        limit = self._settings.ice_gathering_timeout
         try:
             await asyncio.wait_for(self.pc.setLocalDescription(description), limit)
         except TimeoutError:
             raise NegotiationError(
                 f"ICE gathering for peer {self.remote_id} did not finish within {limit:g} s "
-                "(ice_gathering_timeout); check ice_servers and ice_host_addresses"
+                "(ice_gathering_timeout); check ice_servers and ice_host_addresses",
+                self.remote_id,
             ) from None
-        grow_receive_buffers(self.pc, self._call.udp_receive_buffer)
+        grow_receive_buffers(self.pc, self._settings.udp_receive_buffer)
 
     async def _send_local_description(self) -> None:
         local = self.pc.localDescription
-        await self._call._send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
+        await self._owner.send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
 
-    async def _apply_description(self, description: Any) -> None:
-        kind = description.get("type") if isinstance(description, dict) else None
-        sdp = description.get("sdp") if isinstance(description, dict) else None
-        if kind not in ("offer", "answer") or not isinstance(sdp, str):
-            log.warning("ignored an SDP from %s that is not an offer or answer", self.remote_id)
-            return
-        if kind == "offer":
-            await self._apply_offer(sdp)
-        else:
-            await self._apply_answer(sdp)
+    async def _apply_description(self, description: Description) -> None:
+        try:
+            if description.type == "offer":
+                await self._apply_offer(description.sdp)
+            else:
+                await self._apply_answer(description.sdp)
+        except CallError:
+            raise
+        except Exception as exc:  # aiortc refusing what the peer sent
+            raise NegotiationError(
+                f"could not apply the {description.type} from peer {self.remote_id}: "
+                f"{type(exc).__name__}: {str(exc) or 'malformed SDP'}",
+                self.remote_id,
+            ) from exc
 
     async def _apply_offer(self, sdp: str) -> None:
         collision = self.pc.signalingState != "stable"
         self.offer_collisions += collision
-        self._ignoring_offer = collision and not self.polite
-        if self._ignoring_offer:
+        ignoring = collision and not self.polite
+        self._candidates.quiet = ignoring
+        if ignoring:
             log.debug("glare with %s: impolite, ignoring its offer", self.remote_id)
             return
-        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
         self._renegotiating = self._was_connected
         if collision:
             log.debug("glare with %s: polite, dropping our offer to answer theirs", self.remote_id)
@@ -241,17 +274,17 @@ class PeerSession:
             self._inflight.clear()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         aiortc_fixes.sit_out_answer(self.pc)
-        await self._flush_candidates()
+        await self._candidates.flush()
         later: list[Any] = []
         tracks, self._tracks_to_add = self._tracks_to_add, None
         if tracks is not None:
             later = tracks.add_answerable(self.pc)
-        with ice.host_addresses(self._call.ice_host_addresses):
+        with ice.host_addresses(self._settings.ice_host_addresses):
             answer = await self.pc.createAnswer()
             await self._set_local(answer)
         await self._send_local_description()
         self._renegotiation_done()
-        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        self._owner.emit(NegotiationCompleteEvent(self.remote_id))
         if tracks is not None and later:
             # Tracks the offer left out need our own offer. aiortc starts the senders of new
             # m-lines only if DTLS is up when that exchange ends, and a new transceiver would
@@ -270,54 +303,27 @@ class PeerSession:
         if self.pc.signalingState != "have-local-offer":
             log.warning("ignored an answer from %s: no offer of ours is pending", self.remote_id)
             return
-        self._call._negotiation_starting(self, reasons.RECEIVED_SDP)
+        self._owner.negotiation_started(self, reasons.RECEIVED_SDP)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        await self._flush_candidates()
+        await self._candidates.flush()
         for fut in self._inflight:
             if not fut.done():
                 fut.set_result(None)
         self._inflight.clear()
         self._renegotiation_done()
-        self._call.emit(NegotiationCompleteEvent(self.remote_id))
+        self._owner.emit(NegotiationCompleteEvent(self.remote_id))
         await self._settled()
 
     def _renegotiation_done(self) -> None:
         if self._renegotiating:
             self._renegotiating = False
-            self._call._sessions_changed()
+            self._owner.session_changed(self)
 
     async def _settled(self) -> None:
         """Back in ``stable``: make the offer that had to wait (or was rolled back)."""
         if self._offer_wanted or self._waiting:
             self._offer_wanted = True
             await self._make_offer()
-
-    async def _apply_candidate(self, candidate: Any) -> None:
-        if not isinstance(candidate, dict):
-            return
-        text = candidate.get("candidate")
-        if not text or not isinstance(text, str):
-            return  # "" is end-of-candidates: nothing to feed the ICE agent
-        if self.pc.remoteDescription is None:
-            if len(self._pending_candidates) < MAX_PENDING_CANDIDATES:
-                self._pending_candidates.append(candidate)
-            return
-        await self._add_candidate(candidate)
-
-    async def _flush_candidates(self) -> None:
-        pending, self._pending_candidates = self._pending_candidates, []
-        for candidate in pending:
-            await self._add_candidate(candidate)
-
-    async def _add_candidate(self, candidate: dict[str, Any]) -> None:
-        try:
-            parsed = candidate_from_sdp(str(candidate["candidate"]).removeprefix("candidate:"))
-            parsed.sdpMid = candidate.get("sdpMid")
-            parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-            await self.pc.addIceCandidate(parsed)
-        except Exception as exc:
-            level = logging.DEBUG if self._ignoring_offer else logging.WARNING
-            log.log(level, "ICE candidate from %s not applied: %s", self.remote_id, exc)
 
     # --- connection and channel events ----------------------------------------------------------
 
@@ -326,13 +332,16 @@ class PeerSession:
             return
         state = self.pc.iceConnectionState
         self._was_connected = self._was_connected or state in ICE_CONNECTED
-        self._call.emit(IceStateChangeEvent(self.remote_id, state))
+        self._owner.emit(IceStateChangeEvent(self.remote_id, state))
         if state == "failed":
-            self._call._session_failed(
-                self, NegotiationError(f"ICE connection failed for peer {self.remote_id}")
+            self._owner.session_failed(
+                self,
+                NegotiationError(
+                    f"ICE connection failed for peer {self.remote_id}", self.remote_id
+                ),
             )
         else:
-            self._call._sessions_changed()
+            self._owner.session_changed(self)
 
     def _on_connection_state(self) -> None:
         if self.closed or self.pc.connectionState != "connected":
@@ -363,7 +372,7 @@ class PeerSession:
 
     def _on_track(self, track: Any) -> None:
         if not self.closed:
-            self._call.emit(TrackAddedEvent(self.remote_id, track))
+            self._owner.emit(TrackAddedEvent(self.remote_id, track))
 
     def create_channel(self, config: DataChannelConfig) -> RTCDataChannel:
         """A channel made after the first exchange; renegotiates if the connection had no data
@@ -379,30 +388,23 @@ class PeerSession:
     def _register_channel(self, channel: RTCDataChannel) -> None:
         if is_ping_channel(channel):
             return  # rtcroom's RTT probe (client/media.py), not an application channel
-        label = channel.label
-        self.channels[label] = channel  # keyed by label, as the browser client does
-        peer = self.remote_id
-        call = self._call
+        self._owner.label_seen(channel.label)
+        watch_channel(
+            channel,
+            self.channels,
+            self.remote_id,
+            emit=self._owner.emit,
+            changed=lambda: self._owner.session_changed(self),
+            live=lambda: not self.closed,
+        )
 
-        def on_open() -> None:
-            if not self.closed:
-                call.emit(DataChannelOpenEvent(peer, label))
-                call._sessions_changed()
 
-        def on_close() -> None:
-            if self.channels.get(label) is channel:
-                del self.channels[label]
-            if not self.closed:
-                call.emit(DataChannelCloseEvent(peer, label))
-                call._sessions_changed()
-
-        def on_message(raw: str | bytes) -> None:
-            if not self.closed:
-                call.emit(DataChannelMessageEvent(peer, label, decode(raw), raw))
-
-        channel.on("open", on_open)
-        channel.on("close", on_close)
-        channel.on("message", on_message)
-        call._label_seen(label)
-        if channel.readyState == "open":  # aiortc announces remote channels already open
-            on_open()
+def _as_call_error(exc: Exception, peer_id: str) -> CallError:
+    """What the call reports: its own errors as they are, aiortc's wrapped with the peer."""
+    if isinstance(exc, CallError):
+        return exc
+    error = NegotiationError(
+        f"negotiation with peer {peer_id} failed: {type(exc).__name__}: {exc}", peer_id
+    )
+    error.__cause__ = exc
+    return error

@@ -25,11 +25,11 @@ log = logging.getLogger("rtcroom.client.signaling")
 
 OPEN_TIMEOUT = 10.0
 PING_INTERVAL = 20.0
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""A bigger frame closes the socket (memory bound); smaller bad frames are judged by inbound.py."""
 
 
-def reconnect_delay(
-    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
-) -> float:
+def reconnect_delay(attempt: int, *, base: float, cap: float) -> float:
     """Seconds to wait before reconnect ``attempt`` (1-based).
 
     Agentuity waits ``min(base * 2**attempt, cap)`` (2, 4, 8, 16, 30 s with base 1 s). rtcroom
@@ -37,18 +37,19 @@ def reconnect_delay(
     client in the same millisecond.
     """
     delay = min(base * 2.0**attempt, cap)
-    jitter: float = (rng or random).uniform(0.8, 1.2)
+    jitter = random.uniform(0.8, 1.2)
     return min(delay * jitter, cap)
 
 
 class SignalingChannel:
-    """One signaling WebSocket. ``on_message`` gets each decoded frame in arrival order;
-    ``on_closed`` is called once when the socket ends, unless :meth:`close` ended it."""
+    """One signaling WebSocket. ``on_message`` gets each frame as received (text or bytes, not
+    yet checked) in arrival order; ``on_closed`` is called once when the socket ends, unless
+    :meth:`close` ended it."""
 
     def __init__(
         self,
         url: str,
-        on_message: Callable[[dict[str, Any]], None],
+        on_message: Callable[[str | bytes], None],
         on_closed: Callable[[BaseException | None], None],
     ) -> None:
         self.url = url
@@ -58,10 +59,6 @@ class SignalingChannel:
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
 
-    @property
-    def is_open(self) -> bool:
-        return self._ws is not None and not self._closing
-
     async def open(self, timeout: float = OPEN_TIMEOUT) -> None:
         try:
             # proxy=None: never route signaling through an environment-configured proxy.
@@ -70,7 +67,7 @@ class SignalingChannel:
                 open_timeout=timeout,
                 proxy=None,
                 compression=None,
-                max_size=None,
+                max_size=MAX_FRAME_BYTES,
                 ping_interval=PING_INTERVAL,
             )
         except (OSError, TimeoutError) as exc:
@@ -88,17 +85,14 @@ class SignalingChannel:
         error: BaseException | None = None
         try:
             async for raw in ws:
-                if isinstance(raw, bytes):
-                    log.warning("signaling server sent a binary frame; ignored")
-                    continue
-                try:
-                    msg = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    log.warning("signaling server sent a frame that is not JSON: %.200s", raw)
-                    continue
-                if isinstance(msg, dict):
-                    self._on_message(msg)
+                self._on_message(raw)
         except ConnectionClosed as exc:
+            if exc.rcvd is None and exc.sent is not None and exc.sent.code == 1009:
+                log.warning(
+                    "the signaling server at %s sent a frame over %d bytes; closed the socket",
+                    self.url,
+                    MAX_FRAME_BYTES,
+                )
             error = exc
         except Exception as exc:  # a bug in a handler: the socket is unusable for us now
             log.exception("signaling message handler failed")

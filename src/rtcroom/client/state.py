@@ -35,6 +35,7 @@ RECONNECT_FAILED: Final = "reconnect-failed"
 HANGUP: Final = "hangup"
 ERROR: Final = "error"
 ROOM_FULL: Final = "room-full"  # rtcroom: Agentuity's client stays in `signaling` forever here
+JOIN_REFUSED: Final = "join-refused"  # rtcroom: any other `error` frame in reply to `join`
 
 
 def reconnecting(cause: str) -> str:

@@ -1,27 +1,20 @@
 """The seam for media: local tracks that feed every peer connection.
 
-Media capture is built in ``rtcroom.media``; the call only needs this much from it. A
-:class:`TrackSource` gives the local tracks once per ``connect()``; :class:`LocalTracks` feeds
-each of them to every new ``RTCPeerConnection`` through one ``MediaRelay``, so one camera serves
-every peer of a mesh. Tracks are added before the first offer or answer; a track added later
-needs ``await session.renegotiate()``, because aiortc fires no ``negotiationneeded``.
+A :class:`~rtcroom.media.TrackSource` (defined in ``rtcroom.media``, re-exported here) gives the
+local tracks once per ``connect()``; :class:`LocalTracks` feeds each of them to every new
+``RTCPeerConnection`` through one ``MediaRelay``, so one camera serves every peer of a mesh.
+Tracks are added before the first offer or answer; a track added later needs
+``await session.renegotiate()``, because aiortc fires no ``negotiationneeded``.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.contrib.media import MediaRelay
 
+from ..media.sources import TrackSource
 
-@runtime_checkable
-class TrackSource(Protocol):
-    """What ``WebRTCCall(media=...)`` accepts besides ``False``."""
-
-    async def get_tracks(self) -> list[MediaStreamTrack]: ...
-
-    def stop(self) -> None: ...
+__all__ = ["LocalTracks", "TrackSource"]
 
 
 class LocalTracks:

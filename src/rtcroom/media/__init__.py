@@ -4,6 +4,10 @@ Everything here works on plain aiortc objects (tracks, ``RTCPeerConnection``), s
 with or without :class:`rtcroom.client.WebRTCCall`.
 """
 
+from .._extras import require
+
+require("media", __name__, "aiortc", "av", "numpy")
+
 from .errors import MediaError, MediaSourceError, RecordingError, ScreenShareError
 from .frames import FrameStream, RemoteAudioFrame, RemoteVideoFrame, TrackTap
 from .local import LocalMedia, replace_video_track, video_sender

@@ -200,10 +200,6 @@ class LocalMedia:
         return self._audio
 
     @property
-    def camera_track(self) -> MutableTrack | None:
-        return self._video
-
-    @property
     def outgoing_video(self) -> MutableTrack | None:
         """What peers see now: the screen while sharing, else the camera."""
         return self._screen or self._video

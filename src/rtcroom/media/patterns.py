@@ -58,7 +58,7 @@ def color_bars_yuv420p(width: int, height: int) -> np.ndarray:
     return np.concatenate([y, u.reshape(-1, width), v.reshape(-1, width)])
 
 
-def stamp_frame_number(yuv: np.ndarray, width: int, height: int, number: int) -> None:
+def stamp_frame_number(yuv: np.ndarray, width: int, number: int) -> None:
     """Write ``number`` (mod 2**16) into the top-left luma blocks of a yuv420p array."""
     block = _block_size(width)
     for bit in range(FRAME_NUMBER_BITS):
@@ -105,7 +105,7 @@ class TestPatternVideoTrack(MediaStreamTrack):
         x = (number * 8) % (self.width - box) // 2 * 2
         y0 = (self.height - box) // 2
         yuv[y0 : y0 + box, x : x + box] = 235
-        stamp_frame_number(yuv, self.width, self.height, number)
+        stamp_frame_number(yuv, self.width, number)
         frame = VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE

@@ -5,7 +5,7 @@ Where aiortc's ``getStats()`` has less than a browser, the summary fills the gap
 - ``rtt``: the data-channel ping (``ping.py``); without it, the RTCP round-trip time of an
   outgoing RTP stream. ``rtt_source`` says which.
 - inbound bitrate: aiortc counts no received bytes, so the monitor counts RTP payload bytes as
-  each receiver handles them (a wrapper around the receiver's packet handler, installed when the
+  each receiver handles them (``client/aiortc_fixes.py``'s ``ReceivedBytes``, installed when the
   monitor first sees the receiver). If that aiortc internal is missing, it falls back to the
   sender's RTCP sender reports (byte counts with the sender's own timestamps).
 - ``packet_loss_percent``: audio and video, over the interval since the previous summary (the
@@ -21,12 +21,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiortc import RTCPeerConnection, RTCRtpReceiver
+from aiortc import RTCPeerConnection
 
 from .frames import TrackTap
 from .ping import RttProbe
+
+if TYPE_CHECKING:
+    from ..client.aiortc_fixes import ReceivedBytes
 
 
 @dataclass
@@ -120,21 +123,6 @@ def _audio_clock_rate(pc: RTCPeerConnection) -> int:
     return 48_000
 
 
-class _ReceivedBytes:
-    """Counts RTP payload bytes a receiver handles (browsers' ``bytesReceived``)."""
-
-    def __init__(self, receiver: RTCRtpReceiver) -> None:
-        self.kind = str(receiver.track.kind) if receiver.track is not None else "unknown"
-        self.bytes = 0
-        handle = receiver._handle_rtp_packet
-
-        async def counting(packet: Any, arrival_time_ms: int) -> None:
-            self.bytes += len(packet.payload)
-            await handle(packet, arrival_time_ms=arrival_time_ms)
-
-        receiver._handle_rtp_packet = counting  # type: ignore[method-assign]
-
-
 class QualityMonitor:
     """Summaries for one peer connection; bitrates come from deltas between calls."""
 
@@ -154,16 +142,19 @@ class QualityMonitor:
         self._sender_reports: dict[str, tuple[float, int]] = {}  # id -> (remote time, bytes)
         self._inbound_rate: dict[str, float] = {}
         self._frames: tuple[float, int] | None = None
-        self._counters: dict[int, _ReceivedBytes] = {}
+        self._counters: dict[int, ReceivedBytes] = {}
         self._counted: dict[int, int] = {}
         self.watch_receivers()
 
     def watch_receivers(self) -> None:
         """Start counting received bytes of receivers added since (call on each new track)."""
+        # Imported here: rtcroom.client imports rtcroom.media.
+        from ..client.aiortc_fixes import ReceivedBytes
+
         for receiver in self.pc.getReceivers():
             key = id(receiver)
-            if key not in self._counters and hasattr(receiver, "_handle_rtp_packet"):
-                self._counters[key] = _ReceivedBytes(receiver)
+            if key not in self._counters and ReceivedBytes.can_count(receiver):
+                self._counters[key] = ReceivedBytes(receiver)
 
     async def get_raw_stats(self) -> dict[str, Any]:
         report: dict[str, Any] = {**await self.pc.getStats()}

@@ -24,10 +24,10 @@ from .push import PushAudioTrack, PushVideoTrack
 
 @runtime_checkable
 class TrackSource(Protocol):
-    """What ``WebRTCCall(media=...)`` accepts."""
-
-    @property
-    def type(self) -> str: ...
+    """What ``WebRTCCall(media=...)`` accepts: ``get_tracks()`` gives the local tracks (at most
+    one audio and one video) once per ``connect()``, ``stop()`` releases them at hangup. A
+    ``type`` string (Agentuity's, e.g. ``"user-media"``) is optional; the sources here have one.
+    This is the one definition; ``rtcroom.client.TrackSource`` is the same object."""
 
     async def get_tracks(self) -> list[MediaStreamTrack]: ...
 

@@ -1,4 +1,6 @@
 // Types for rtcroom.js, the rtcroom browser client (same names as Agentuity's useWebRTCCall).
+// The code (js/client/src, bundled into rtcroom.js) is held to these declarations: js/tooling,
+// `npm run typecheck`.
 
 export type WebRTCConnectionState = 'idle' | 'connecting' | 'signaling' | 'negotiating' | 'connected';
 export type DataChannelState = 'connecting' | 'open' | 'closing' | 'closed';

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final
 
-from .base import Deliver
+from ..base import Deliver
 
 log = logging.getLogger("rtcroom.redis")
 

@@ -1,0 +1,719 @@
+// The call: one room, a signaling socket, and one PeerSession per remote peer (a full mesh in
+// which the newcomer offers).
+
+import { sendOn, toArrayBuffer } from './channels.js';
+import { asError, namedError } from './errors.js';
+import { LocalMedia } from './media.js';
+import { Recordings } from './recording.js';
+import { PeerSession } from './session.js';
+import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
+import { captureScreen } from './sources.js';
+
+/**
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCClientCallbacks} WebRTCClientCallbacks
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCConnectionState} WebRTCConnectionState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallState} WebRTCCallState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelConfig} DataChannelConfig
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').DataChannelState} DataChannelState
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').ConnectionQualitySummary} ConnectionQualitySummary
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingOptions} RecordingOptions
+ * @typedef {import('../../../src/rtcroom/web/rtcroom.js').RecordingHandle} RecordingHandle
+ * @typedef {import('./session.js').SessionOwner} SessionOwner
+ */
+
+const DEFAULT_ICE_SERVERS = [
+  { urls: 'stun:stun.l.google.com:19302' },
+  { urls: 'stun:stun1.l.google.com:19302' },
+];
+
+/**
+ * A WebRTC call in one room: a signaling WebSocket and one RTCPeerConnection per remote peer.
+ * States: 'idle' -> 'connecting' -> 'signaling' -> 'negotiating' -> 'connected'.
+ */
+export class WebRTCCall {
+  /** @param {WebRTCCallOptions} options */
+  constructor(options) {
+    if (!options || typeof options.roomId !== 'string' || options.roomId === '') {
+      throw new TypeError("WebRTCCall needs a roomId, e.g. new WebRTCCall({roomId: 'demo', ...})");
+    }
+    this.options = {
+      autoConnect: true,
+      autoReconnect: true,
+      maxReconnectAttempts: 5,
+      connectionTimeout: 30000,
+      iceGatheringTimeout: 10000,
+      ...options,
+    };
+    this._signalUrl = resolveSignalUrl(options.signalUrl);
+    /** @type {Partial<WebRTCClientCallbacks>} */
+    this.callbacks = { ...(options.callbacks || {}) };
+    /** @type {WebRTCConnectionState} */
+    this._state = 'idle';
+    /** @type {Error | null} */
+    this.error = null;
+    /** @type {string | null} */
+    this.peerId = null;
+    /** @type {Map<string, PeerSession>} */
+    this._sessions = new Map(); // remoteId -> PeerSession
+    this._media = new LocalMedia();
+    /** @type {SignalingSocket | null} */
+    this._socket = null;
+    this._joined = false;
+    this._epoch = 0; // bumped by connect/hangup/timeout: stale async work checks it
+    this._signalEpoch = 0; // bumped on every joined
+    /** @type {Promise<void>} */
+    this._queue = Promise.resolve();
+    this._reconnectAttempts = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this._reconnectTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this._timeoutTimer = null;
+    this._recordings = new Recordings();
+    this._disposed = false;
+    /** @type {SessionOwner} */
+    this._sessionOwner = {
+      localId: () => this.peerId,
+      signal: (message) => this._send(message),
+      emit: (name, ...args) => this._emit(name, ...args),
+      fail: (error) => this._fail(error),
+      changed: () => this._updateConnectionState(),
+      polite: (remoteId) => this._polite(remoteId),
+      negotiating: (remoteId) => {
+        if (this._state !== 'signaling') return;
+        this._setState('negotiating', 'received SDP');
+        this._emit('onNegotiationStart', remoteId);
+      },
+      iceFailed: (s) => {
+        // Only this peer is lost: the rest of the mesh and the signaling socket stay up.
+        this._fail(new Error(`ICE connection failed for peer ${s.remoteId}`));
+        this._closeSession(s.remoteId);
+      },
+    };
+    if (this.options.autoConnect) queueMicrotask(() => this.connect());
+  }
+
+  // -- read-only view ---------------------------------------------------------------------
+
+  get state() {
+    return this._state;
+  }
+  get isDataOnly() {
+    return this.options.media === false;
+  }
+  get localStream() {
+    return this._media.stream;
+  }
+  get isAudioMuted() {
+    return this._media.audioMuted;
+  }
+  get isVideoMuted() {
+    return this._media.videoMuted;
+  }
+  get isScreenSharing() {
+    return this._media.screenTrack !== null;
+  }
+  get remotePeerIds() {
+    return [...this._sessions.keys()];
+  }
+  get remoteStreams() {
+    return this.getRemoteStreams();
+  }
+  get peerCount() {
+    return this._sessions.size;
+  }
+  /** @returns {WebRTCCallState} */
+  getState() {
+    return {
+      state: this._state,
+      peerId: this.peerId,
+      remotePeerIds: this.remotePeerIds,
+      isAudioMuted: this.isAudioMuted,
+      isVideoMuted: this.isVideoMuted,
+      isScreenSharing: this.isScreenSharing,
+    };
+  }
+  getLocalStream() {
+    return this._media.stream;
+  }
+  /** @param {string} peerId */
+  getRemoteStream(peerId) {
+    return this._sessions.get(peerId)?.remoteStream ?? null;
+  }
+  getRemoteStreams() {
+    /** @type {Map<string, MediaStream>} */
+    const streams = new Map();
+    for (const [id, s] of this._sessions) if (s.remoteStream) streams.set(id, s.remoteStream);
+    return streams;
+  }
+
+  // -- lifecycle ----------------------------------------------------------------------------
+
+  /** Join the room. Never rejects: failures go to onError and the state returns to 'idle'. */
+  async connect() {
+    if (this._disposed) {
+      this._fail(new Error('This WebRTCCall was disposed; create a new one to call again'));
+      return;
+    }
+    if (this._state !== 'idle') return;
+    const epoch = ++this._epoch;
+    this._reconnectAttempts = 0;
+    this.error = null;
+    this._setState('connecting', 'connect() called');
+    try {
+      await this._ensureLocalStream(epoch);
+    } catch (err) {
+      if (epoch !== this._epoch) return;
+      this._media.release();
+      this._fail(asError(err));
+      this._setState('idle', 'error');
+      return;
+    }
+    if (epoch !== this._epoch) return; // hung up while the camera was opening
+    this._openSocket(epoch);
+  }
+
+  /** Leave the room: close every peer connection and the socket, release the camera. */
+  hangup() {
+    this._epoch++;
+    this._clearTimers();
+    this._closeSocket();
+    this._closeAllSessions();
+    this._media.stopScreen();
+    this._media.release();
+    this.peerId = null;
+    this._joined = false;
+    this._setState('idle', 'hangup');
+  }
+
+  /** hangup() for good: recordings are stopped and connect() refuses afterwards. */
+  dispose() {
+    this.stopAllRecordings();
+    this.hangup();
+    this._disposed = true;
+  }
+
+  /** @param {number} epoch */
+  async _ensureLocalStream(epoch) {
+    if (this._media.stream || this.isDataOnly) return;
+    const stream = await this._media.open(this.options.media, () => epoch === this._epoch);
+    if (stream) this._emit('onLocalStream', stream);
+  }
+
+  // -- state --------------------------------------------------------------------------------
+
+  /**
+   * @param {WebRTCConnectionState} to
+   * @param {string} reason
+   */
+  _setState(to, reason) {
+    const from = this._state;
+    if (from === to) return;
+    this._state = to;
+    if (to === 'connecting' || to === 'negotiating') this._startTimeout();
+    else this._clearTimeout();
+    this._emit('onStateChange', from, to, reason);
+    if (to === 'connected') this._emit('onConnect');
+    if (to === 'idle') {
+      const why = reason === 'hangup' ? 'hangup' : reason.includes('timeout') ? 'timeout' : 'error';
+      this._emit('onDisconnect', why);
+    }
+  }
+
+  _updateConnectionState() {
+    if (!this._joined || this._state === 'idle') return;
+    const sessions = [...this._sessions.values()];
+    if (sessions.some((s) => s.connected)) this._setState('connected', 'peer connected');
+    else if (sessions.length === 0) {
+      if (this._state !== 'signaling') this._setState('signaling', 'all peers left');
+    } else if (this._state === 'connected') this._setState('negotiating', 'no connected peers');
+  }
+
+  _startTimeout() {
+    this._clearTimeout();
+    const ms = this.options.connectionTimeout;
+    if (!(ms > 0)) return;
+    const epoch = this._epoch;
+    this._timeoutTimer = setTimeout(() => {
+      this._timeoutTimer = null;
+      if (epoch !== this._epoch) return;
+      if (this._state !== 'connecting' && this._state !== 'negotiating') return;
+      this._fail(new Error('WebRTC connection timed out'));
+      this._epoch++;
+      this._clearTimers(); // a pending reconnect must not rejoin after the timeout
+      this._closeSocket();
+      this._closeAllSessions();
+      this.peerId = null;
+      this._joined = false;
+      this._setState('idle', 'connection-timeout');
+    }, ms);
+  }
+
+  _clearTimeout() {
+    if (this._timeoutTimer !== null) clearTimeout(this._timeoutTimer);
+    this._timeoutTimer = null;
+  }
+
+  _clearTimers() {
+    this._clearTimeout();
+    if (this._reconnectTimer !== null) clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = null;
+  }
+
+  /**
+   * Calls the app's callback `name`; an exception in it is logged, never thrown into the call.
+   * @template {keyof WebRTCClientCallbacks} K
+   * @param {K} name
+   * @param {Parameters<WebRTCClientCallbacks[K]>} args
+   */
+  _emit(name, ...args) {
+    const fn = this.callbacks[name];
+    if (typeof fn !== 'function') return;
+    try {
+      /** @type {(...a: unknown[]) => void} */ (fn)(...args);
+    } catch (err) {
+      console.error(`rtcroom: callbacks.${name} threw`, err);
+    }
+  }
+
+  /** @param {Error} error */
+  _fail(error) {
+    this.error = error;
+    this._emit('onError', error, this._state);
+  }
+
+  // -- signaling socket ---------------------------------------------------------------------
+
+  /** @param {number} epoch */
+  _openSocket(epoch) {
+    this._closeSocket();
+    /** @type {SignalingSocket} */
+    let socket;
+    try {
+      socket = new SignalingSocket(this._signalUrl, {
+        open: () => {
+          if (socket !== this._socket) return;
+          const reconnecting = this._reconnectAttempts > 0;
+          this._setState('signaling', 'WebSocket opened');
+          this._send({ t: 'join', roomId: this.options.roomId });
+          if (reconnecting) this._emit('onReconnected');
+        },
+        message: (msg) => {
+          if (socket !== this._socket) return;
+          // One message at a time, in order: overlapping SDP handlers would race.
+          this._queue = this._queue
+            .then(() => (epoch === this._epoch ? this._handleSignal(msg) : undefined))
+            .catch((err) => {
+              if (epoch === this._epoch) this._fail(asError(err));
+            });
+        },
+        invalid: () => {
+          if (socket === this._socket) this._fail(new Error('Invalid signaling message'));
+        },
+        error: () => {
+          if (socket === this._socket) this._fail(new Error('WebSocket connection error'));
+        },
+        close: () => {
+          if (socket !== this._socket) return;
+          this._socket = null;
+          this._onSocketLost(epoch, 'WebSocket closed');
+        },
+      });
+    } catch (err) {
+      this._fail(asError(err));
+      this._onSocketLost(epoch, 'WebSocket failed');
+      return;
+    }
+    this._socket = socket;
+  }
+
+  _closeSocket() {
+    const socket = this._socket;
+    this._socket = null;
+    if (socket) socket.close();
+  }
+
+  /** @param {object} msg */
+  _send(msg) {
+    return this._socket ? this._socket.send(msg) : false;
+  }
+
+  /**
+   * The socket dropped. Peer connections stay up (media keeps flowing) until we rejoin.
+   * @param {number} epoch
+   * @param {string} reason
+   */
+  _onSocketLost(epoch, reason) {
+    if (epoch !== this._epoch || this._state === 'idle') return;
+    this._joined = false;
+    this.peerId = null;
+    if (!this.options.autoReconnect) {
+      this._epoch++;
+      this._closeAllSessions();
+      this._media.release();
+      this._setState('idle', reason);
+      return;
+    }
+    const attempt = this._reconnectAttempts + 1;
+    if (attempt > this.options.maxReconnectAttempts) {
+      this._epoch++;
+      this._clearTimers();
+      this._closeAllSessions();
+      this._media.release();
+      this._emit('onReconnectFailed');
+      this._setState('idle', 'reconnect-failed');
+      return;
+    }
+    this._reconnectAttempts = attempt;
+    const delay = reconnectDelay(attempt);
+    this._emit('onReconnecting', attempt);
+    this._setState('connecting', `reconnecting:${reason}`);
+    if (this._reconnectTimer !== null) clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = setTimeout(() => {
+      this._reconnectTimer = null;
+      if (epoch === this._epoch && this._state === 'connecting') this._openSocket(epoch);
+    }, delay);
+  }
+
+  /** @param {any} msg a frame from the server */
+  async _handleSignal(msg) {
+    switch (msg && msg.t) {
+      case 'joined':
+        return this._onJoined(msg);
+      case 'peer-joined':
+        this._emit('onPeerJoined', msg.peerId);
+        this._session(msg.peerId, false);
+        return;
+      case 'peer-left':
+        this._emit('onPeerLeft', msg.peerId);
+        this._closeSession(msg.peerId, false);
+        this._updateConnectionState();
+        return;
+      case 'sdp':
+        return this._onRemoteDescription(msg.from, msg.description);
+      case 'ice':
+        return this._onRemoteCandidate(msg.from, msg.candidate);
+      case 'error':
+        return this._onServerError(String(msg.message));
+      default:
+        return; // unknown frames are ignored, as the protocol asks
+    }
+  }
+
+  /** @param {{peerId: string, peers?: unknown}} msg */
+  async _onJoined(msg) {
+    this.peerId = msg.peerId;
+    this._joined = true;
+    this._reconnectAttempts = 0;
+    this._signalEpoch++;
+    // Sessions from before a reconnect belong to old peer ids: replace them.
+    for (const [id, s] of this._sessions) if (s.epoch !== this._signalEpoch) this._closeSession(id);
+    const peers = Array.isArray(msg.peers) ? msg.peers : [];
+    if (peers.length === 0) {
+      this._updateConnectionState();
+      return;
+    }
+    this._setState('negotiating', 'creating offer');
+    const epoch = this._epoch;
+    for (const id of peers) {
+      if (epoch !== this._epoch) return; // hung up between two offers
+      this._emit('onPeerJoined', id);
+      const session = this._session(id, true);
+      this._emit('onNegotiationStart', id);
+      await session.makeOffer();
+    }
+  }
+
+  /** @param {string} message */
+  _onServerError(message) {
+    const error = namedError(
+      message.startsWith('Room is full') ? 'RoomFullError' : 'SignalingError',
+      message,
+    );
+    this._fail(error);
+    if (this._joined) return;
+    // The join itself was refused (room full, bad room id): waiting would never end.
+    this._epoch++;
+    this._clearTimers();
+    this._closeSocket();
+    this._closeAllSessions();
+    this._media.release();
+    this._setState('idle', error.name === 'RoomFullError' ? 'room-full' : 'join-rejected');
+  }
+
+  /**
+   * @param {unknown} from
+   * @param {any} description
+   */
+  async _onRemoteDescription(from, description) {
+    if (typeof from !== 'string' || !description || typeof description.type !== 'string') return;
+    const isOffer = description.type === 'offer';
+    if (!isOffer && !this._sessions.has(from)) return; // an answer to an offer we never made
+    const s = this._session(from, false);
+    if (await s.acceptDescription(description)) this._emit('onNegotiationComplete', from);
+  }
+
+  /**
+   * @param {string} from
+   * @param {unknown} candidate
+   */
+  async _onRemoteCandidate(from, candidate) {
+    const s = this._sessions.get(from);
+    if (!s || !candidate || typeof candidate !== 'object') return;
+    await s.addRemoteCandidate(candidate);
+  }
+
+  // -- peer sessions ------------------------------------------------------------------------
+
+  /** @param {string} remoteId */
+  _polite(remoteId) {
+    if (typeof this.options.polite === 'boolean') return this.options.polite;
+    return !(/** @type {string} */ (this.peerId) > remoteId); // the greater id is impolite, as in Agentuity's client
+  }
+
+  /**
+   * The session with `remoteId`, created if there is none.
+   * @param {string} remoteId
+   * @param {boolean} isOfferer
+   */
+  _session(remoteId, isOfferer) {
+    const existing = this._sessions.get(remoteId);
+    if (existing) return existing;
+    const settings = {
+      iceServers: this.options.iceServers ?? DEFAULT_ICE_SERVERS,
+      iceGatheringTimeout: this.options.iceGatheringTimeout,
+      localStream: this._media.stream,
+    };
+    const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, this._sessionOwner);
+    this._sessions.set(remoteId, s);
+    if (isOfferer) {
+      for (const config of this.options.dataChannels || []) s.openChannel(config);
+    }
+    return s;
+  }
+
+  /**
+   * @param {string} remoteId
+   * @param {boolean} [announce] fire onPeerLeft
+   */
+  _closeSession(remoteId, announce = true) {
+    const s = this._sessions.get(remoteId);
+    if (!s) return;
+    this._sessions.delete(remoteId);
+    s.close();
+    if (announce) this._emit('onPeerLeft', remoteId);
+  }
+
+  _closeAllSessions() {
+    for (const id of [...this._sessions.keys()]) this._closeSession(id);
+  }
+
+  // -- data channels ------------------------------------------------------------------------
+
+  /**
+   * A new channel on every current peer connection.
+   * @param {DataChannelConfig} config
+   */
+  createDataChannel(config) {
+    /** @type {Map<string, RTCDataChannel>} */
+    const created = new Map();
+    for (const [id, s] of this._sessions) created.set(id, s.openChannel(config));
+    return created;
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} label
+   */
+  getDataChannel(peerId, label) {
+    return this._sessions.get(peerId)?.channels.get(label);
+  }
+
+  getDataChannelLabels() {
+    /** @type {Set<string>} */
+    const labels = new Set();
+    for (const s of this._sessions.values()) for (const label of s.channels.keys()) labels.add(label);
+    return [...labels];
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} label
+   * @returns {DataChannelState | null}
+   */
+  getDataChannelState(peerId, label) {
+    return this.getDataChannel(peerId, label)?.readyState ?? null;
+  }
+
+  /** @param {string} label */
+  closeDataChannel(label) {
+    let closed = false;
+    for (const s of this._sessions.values()) {
+      const channel = s.channels.get(label);
+      if (channel) {
+        s.channels.delete(label);
+        channel.close();
+        closed = true;
+      }
+    }
+    return closed;
+  }
+
+  /**
+   * @param {string} label
+   * @param {string} data
+   */
+  sendString(label, data) {
+    let sent = false;
+    for (const s of this._sessions.values()) sent = sendOn(s.channels.get(label), data) || sent;
+    return sent;
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} label
+   * @param {string} data
+   */
+  sendStringTo(peerId, label, data) {
+    return sendOn(this.getDataChannel(peerId, label), data);
+  }
+
+  /**
+   * @param {string} label
+   * @param {unknown} data
+   */
+  sendJSON(label, data) {
+    return this.sendString(label, JSON.stringify(data));
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} label
+   * @param {unknown} data
+   */
+  sendJSONTo(peerId, label, data) {
+    return this.sendStringTo(peerId, label, JSON.stringify(data));
+  }
+
+  /**
+   * @param {string} label
+   * @param {ArrayBuffer | ArrayBufferView} data
+   */
+  sendBinary(label, data) {
+    const bytes = toArrayBuffer(data);
+    let sent = false;
+    for (const s of this._sessions.values()) sent = sendOn(s.channels.get(label), bytes) || sent;
+    return sent;
+  }
+
+  /**
+   * @param {string} peerId
+   * @param {string} label
+   * @param {ArrayBuffer | ArrayBufferView} data
+   */
+  sendBinaryTo(peerId, label, data) {
+    return sendOn(this.getDataChannel(peerId, label), toArrayBuffer(data));
+  }
+
+  // -- mute and screen share ----------------------------------------------------------------
+
+  /** @param {boolean} muted */
+  muteAudio(muted) {
+    this._media.audioMuted = Boolean(muted);
+    this._media.applyMute();
+  }
+
+  /** @param {boolean} muted */
+  muteVideo(muted) {
+    this._media.videoMuted = Boolean(muted);
+    this._media.applyMute();
+  }
+
+  /**
+   * Send the screen instead of the camera (replaceTrack), or as a new track if there is none.
+   * @param {DisplayMediaStreamOptions} [options]
+   */
+  async startScreenShare(options = { video: true, audio: false }) {
+    if (this.isScreenSharing) return;
+    if (this._state === 'idle') {
+      throw new Error('startScreenShare() needs a call: connect() first');
+    }
+    const screen = await captureScreen(options);
+    // (TypeScript narrows this._state across the await; hangup() may have changed it.)
+    if (/** @type {WebRTCConnectionState} */ (this._state) === 'idle') {
+      screen.stop(); // hung up while the picker was open
+      return;
+    }
+    const { camera, stream } = this._media.useScreen(screen, () => this.stopScreenShare());
+    await Promise.all([...this._sessions.values()].map((s) => s.sendScreen(camera, screen, stream)));
+    this._emit('onScreenShareStart');
+  }
+
+  async stopScreenShare() {
+    const screen = this._media.screenTrack;
+    if (!screen) return;
+    this._media.stopScreen();
+    const camera = this._media.restoreCamera();
+    const tasks = [...this._sessions.values()].flatMap((s) => s.stopScreen(screen, camera));
+    await Promise.all(tasks);
+    this._emit('onScreenShareStop');
+  }
+
+  // -- quality ------------------------------------------------------------------------------
+
+  /** @param {string} peerId */
+  async getRawStats(peerId) {
+    const s = this._sessions.get(peerId);
+    return s ? s.pc.getStats() : null;
+  }
+
+  async getAllRawStats() {
+    /** @type {Map<string, RTCStatsReport>} */
+    const all = new Map();
+    for (const [id, s] of this._sessions) all.set(id, await s.pc.getStats());
+    return all;
+  }
+
+  /**
+   * RTT, loss and bitrates for one peer. Rates cover the interval since the previous call.
+   * @param {string} peerId
+   * @returns {Promise<ConnectionQualitySummary | null>}
+   */
+  async getQualitySummary(peerId) {
+    const s = this._sessions.get(peerId);
+    return s ? s.qualitySummary() : null;
+  }
+
+  async getAllQualitySummaries() {
+    /** @type {Map<string, ConnectionQualitySummary>} */
+    const all = new Map();
+    for (const id of [...this._sessions.keys()]) {
+      const summary = await this.getQualitySummary(id);
+      if (summary) all.set(id, summary);
+    }
+    return all;
+  }
+
+  // -- recording ----------------------------------------------------------------------------
+
+  /**
+   * Record 'local' or a remote peer's stream. Null if there is no such stream or no format.
+   * @param {string} streamId
+   * @param {RecordingOptions} [options]
+   * @returns {RecordingHandle | null}
+   */
+  startRecording(streamId, options = {}) {
+    const stream = streamId === 'local' ? this._media.stream : this.getRemoteStream(streamId);
+    return this._recordings.start(streamId, stream, options);
+  }
+
+  /** @param {string} streamId */
+  isRecording(streamId) {
+    return this._recordings.isRecording(streamId);
+  }
+
+  /** Stop every recording; a recorder that does not finish within 5 s is left out. */
+  async stopAllRecordings() {
+    return this._recordings.stopAll();
+  }
+}

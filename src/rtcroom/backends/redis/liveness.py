@@ -1,0 +1,289 @@
+"""Staying connected, and agreeing with the other processes on who is alive.
+
+Each process heartbeats a key with a TTL. When one stops (kill -9, a lost host), a survivor
+removes its peers in one script, so exactly once, and every process tells its local members
+``peer-left``. When Redis itself goes away, joins get an error frame, local relays keep working,
+and on return the process resubscribes and makes Redis hold exactly its peers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Final
+
+from redis.exceptions import RedisError
+
+from ... import protocol
+from ..base import PeerGone
+from .address import RedisAddress
+from .membership import Membership
+from .relay import Relay
+from .resp import RespError
+
+log = logging.getLogger("rtcroom.redis")
+
+RECONNECT_SECONDS: Final = 1.0
+REMINDER_SECONDS: Final = 30.0
+TOMBSTONE_MS: Final = 24 * 3600 * 1000
+
+REDIS_TROUBLE: Final = (RedisError, RespError, OSError, EOFError, TimeoutError)
+"""Trouble talking to Redis, whatever layer reports it."""
+
+
+def describe(exc: BaseException) -> str:
+    """A cause a tired operator understands."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, EOFError):
+        return "Redis closed the connection"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
+class Liveness:
+    """The connection's life (connect, lose, retry), heartbeats, resync and reaping."""
+
+    def __init__(
+        self,
+        address: RedisAddress,
+        membership: Membership,
+        relay: Relay,
+        *,
+        heartbeat_interval: float,
+        node_ttl: float,
+        timeout: float,
+    ) -> None:
+        self.address = address
+        self.membership = membership
+        self.relay = relay
+        self.peers = relay.peers
+        self.heartbeat_interval = heartbeat_interval
+        self.node_ttl = node_ttl
+        self.timeout = timeout
+        self.ready = False  # connected and registered: joins are accepted
+        self._gone: PeerGone | None = None
+        self._connected_at = 0.0
+        self._down_since: float | None = None
+        self._last_reminder = 0.0
+        self._dirty = False  # a join/leave failed half-way: reconcile on the next heartbeat
+        # Peers that left while Redis could not hear it: other processes still need peer-left.
+        self._left_unheard: dict[str, str] = {}
+        self._inflight = 0  # join/leave scripts awaiting their reply
+        self._first_attempt = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, peer_gone: PeerGone) -> None:
+        """Start connecting; returns after the first attempt (or ``2 * timeout``), so a join
+        right after start-up is not refused."""
+        self._gone = peer_gone
+        self._first_attempt.clear()
+        self._tasks = [
+            asyncio.create_task(self._supervise(), name="rtcroom-redis-listener"),
+            asyncio.create_task(self._beat(), name="rtcroom-redis-heartbeat"),
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_attempt.wait(), self.timeout * 2)
+
+    async def stop(self) -> None:
+        """Stop the tasks and, when connected, unregister this node cleanly."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.ready:
+            try:
+                await self._sync()
+                await self.membership.retire()
+            except REDIS_TROUBLE as exc:
+                log.warning("could not unregister from Redis on shutdown (%s)", describe(exc))
+            await self.relay.drain()
+        self.ready = False
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[None]:
+        """Around a join or leave script: a resync waits for it, and a failure (the change
+        may have happened unseen) schedules one."""
+        self._inflight += 1
+        try:
+            yield
+        except BaseException:
+            self._dirty = True
+            raise
+        finally:
+            self._inflight -= 1
+
+    def left_unheard(self, peer_id: str, room_id: str) -> None:
+        """A peer left while Redis could not hear it: remove and announce it on return."""
+        self._dirty = True
+        self._left_unheard[peer_id] = room_id
+
+    # --- the connection's life -----------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        """Connect, listen, and on any trouble report it and try again, forever."""
+        while True:
+            try:
+                await self._connect()
+                await self.relay.listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._lose(exc)
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _connect(self) -> None:
+        await self.relay.connect(self.address)
+        state = await asyncio.wait_for(self.membership.heartbeat(self._ttl_ms()), self.timeout)
+        if state == 2:
+            await self._declared_dead()
+        await self._sync()
+        self.ready = True
+        self._connected_at = asyncio.get_running_loop().time()
+        self._first_attempt.set()
+        where = self.address.display()
+        if self._down_since is None:
+            log.info(
+                "connected to Redis at %s (this process is node %s)",
+                where,
+                self.membership.node_id,
+            )
+        else:
+            log.warning(
+                "Redis at %s is back after %.1f s: resubscribed, this process's %d peers "
+                "registered, joins accepted again (%d frames for other processes were dropped "
+                "meanwhile)",
+                where,
+                self._connected_at - self._down_since,
+                len(self.peers),
+                self.relay.dropped,
+            )
+        self._down_since = None
+        self.relay.dropped = 0
+
+    def _lose(self, exc: BaseException) -> None:
+        was_ready = self.ready
+        self.ready = False
+        self.relay.disconnect()
+        self._first_attempt.set()
+        now = asyncio.get_running_loop().time()
+        where, why = self.address.display(), describe(exc)
+        if was_ready:
+            self._down_since = self._last_reminder = now
+            log.error(
+                "Lost the connection to Redis at %s (%s). Until it is back, joins get the "
+                "error %r, frames to peers on other processes are dropped, and peers on this "
+                "process keep talking to each other. Retrying every %.0f s.",
+                where,
+                why,
+                protocol.UNAVAILABLE,
+                RECONNECT_SECONDS,
+            )
+        elif self._down_since is None:
+            self._down_since = self._last_reminder = now
+            log.error(
+                "Cannot reach Redis at %s (%s). Is redis-server running there, and is the URL "
+                "right? Joins get the error %r until it answers. Retrying every %.0f s.",
+                where,
+                why,
+                protocol.UNAVAILABLE,
+                RECONNECT_SECONDS,
+            )
+        elif now - self._last_reminder >= REMINDER_SECONDS:
+            self._last_reminder = now
+            log.warning(
+                "Still no Redis at %s after %.0f s (%s); still retrying.",
+                where,
+                now - self._down_since,
+                why,
+            )
+
+    # --- heartbeats, reconciliation, reaping ---------------------------------------------------
+
+    def _ttl_ms(self) -> int:
+        return int(self.node_ttl * 1000)
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            if not self.ready:
+                continue
+            try:
+                state = await self.membership.heartbeat(self._ttl_ms())
+                if state == 2:
+                    await self._declared_dead()
+                if state or (self._dirty and self._inflight == 0):
+                    await self._sync()
+                if loop.time() - self._connected_at >= self.node_ttl:
+                    await self._reap()
+            except asyncio.CancelledError:
+                raise
+            except REDIS_TROUBLE as exc:
+                log.warning(
+                    "heartbeat to Redis at %s failed (%s); reconnecting",
+                    self.address.display(),
+                    describe(exc),
+                )
+                self.relay.force_reconnect()
+            except Exception:
+                log.exception("rtcroom Redis heartbeat failed unexpectedly; carrying on")
+
+    async def _sync(self) -> None:
+        """Make Redis hold exactly this process's peers."""
+        for _ in range(int(self.timeout * 100)):  # let in-flight joins and leaves land
+            if self._inflight == 0:
+                break
+            await asyncio.sleep(0.01)
+        self._dirty = False
+        restored, removed = await self.membership.sync(self.peers.rooms_by_peer())
+        if restored:
+            log.warning(
+                "Redis had lost %d peers of this process (restarted without its data?); "
+                "registered them again",
+                restored,
+            )
+        unheard, self._left_unheard = self._left_unheard, {}
+        for gone in removed:
+            unheard.pop(gone.peer_id, None)
+            self.relay.announce_gone(gone.peer_id, gone.room_id)
+            if gone.room_destroyed and self._gone is not None:
+                await self._gone(gone.peer_id, gone.room_id, True)
+        for peer_id, room_id in unheard.items():  # Redis had lost them already
+            self.relay.announce_gone(peer_id, room_id)
+
+    async def _reap(self) -> None:
+        for node, removed in await self.membership.reap(TOMBSTONE_MS):
+            log.warning(
+                "Server process %s sent no heartbeat to Redis for %.0f s: presumed "
+                "dead; its %d peers were removed from their rooms and announced as left",
+                node,
+                self.node_ttl,
+                len(removed),
+            )
+            for gone in removed:
+                self.relay.announce_gone(gone.peer_id, gone.room_id)
+                if self._gone is not None:
+                    await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed)
+
+    async def _declared_dead(self) -> None:
+        """Another process reaped us (we were frozen or cut off longer than ``node_ttl``): our
+        peers were announced as left, so their sockets must close and the clients join again."""
+        lost = list(self.peers.rooms_by_peer().items())
+        log.error(
+            "This process was presumed dead by the others (no heartbeat for %.0f s: was "
+            "it frozen or cut off from Redis?). Closing its %d peers' sockets so they "
+            "join again.",
+            self.node_ttl,
+            len(lost),
+        )
+        for peer_id, room_id in lost:
+            self.relay.forget(peer_id, room_id)
+        for peer_id, room_id in lost:
+            if self._gone is not None:
+                await self._gone(peer_id, room_id, False)

@@ -1,0 +1,122 @@
+"""Who is in which room, cluster-wide: the calls that run the Lua scripts of :mod:`.scripts`.
+
+Every change runs whole inside Redis, so ``max_peers`` is exact under concurrent joins and a dead
+node's peers are removed by exactly one survivor. This module turns the scripts' flat replies
+into named results; deciding what to do with them is the caller's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from . import scripts as lua
+from .address import RedisAddress
+
+MAX_CONNECTIONS: Final = 32
+"""Connections for scripts; relay frames use connections of their own."""
+
+
+@dataclass(slots=True, frozen=True)
+class Removal:
+    """A peer a script took out of its room; ``room_destroyed`` if it was the last member."""
+
+    peer_id: str
+    room_id: str
+    room_destroyed: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Joined:
+    peer_id: str
+    room_created: bool
+    peers: list[str]
+
+
+class NotRegistered(Exception):
+    """This node is not in Redis's node set (declared dead, or Redis lost its data)."""
+
+
+def _removals(flat: list[Any]) -> list[Removal]:
+    return [Removal(flat[i], flat[i + 1], bool(flat[i + 2])) for i in range(0, len(flat), 3)]
+
+
+class Membership:
+    """The room store in Redis, seen from one node (``node_id``)."""
+
+    def __init__(self, address: RedisAddress, key_prefix: str, node_id: str, timeout: float):
+        self.key_prefix = key_prefix
+        self.node_id = node_id
+        # A blocking pool: a burst of joins waits for a free connection (up to ``timeout``)
+        # instead of failing with "Too many connections".
+        pool = BlockingConnectionPool(
+            **{
+                **address.options,
+                "max_connections": MAX_CONNECTIONS,
+                "timeout": timeout,
+                "decode_responses": True,
+                "encoding_errors": "surrogatepass",  # room ids may hold lone surrogates
+                "socket_timeout": timeout,
+                "socket_connect_timeout": timeout,
+                "retry": Retry(NoBackoff(), 1),
+            }
+        )
+        self._redis = Redis(connection_pool=pool)
+        self._scripts = {
+            name: self._redis.register_script(getattr(lua, name))
+            for name in ("JOIN", "LEAVE", "HEARTBEAT", "SYNC", "REAP", "RETIRE", "ROOMS", "LOCATE")
+        }
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def _run(self, name: str, *args: str | int) -> Any:
+        return await self._scripts[name](args=[self.key_prefix, *args])
+
+    async def join(self, room_id: str, max_peers: int) -> Joined | None:
+        """``None`` when the room is full."""
+        reply = await self._run("JOIN", room_id, max_peers, self.node_id)
+        if reply[0] == -1:
+            raise NotRegistered(self.node_id)
+        if reply[0] != 1:
+            return None
+        return Joined(reply[1], bool(reply[2]), list(reply[3]))
+
+    async def leave(self, room_id: str, peer_id: str) -> Removal | None:
+        """``None`` when Redis no longer had the peer (this node was presumed dead)."""
+        result = await self._run("LEAVE", room_id, peer_id, self.node_id)
+        return None if result == -1 else Removal(peer_id, room_id, result == 1)
+
+    async def heartbeat(self, ttl_ms: int) -> int:
+        """0 alive as before; 1 newly registered (first start, or Redis lost its data); 2 this
+        node had been declared dead and its peers removed (it is registered again now)."""
+        state: int = await self._run("HEARTBEAT", self.node_id, ttl_ms)
+        return state
+
+    async def sync(self, peer_rooms: dict[str, str]) -> tuple[int, list[Removal]]:
+        """Make Redis hold exactly these peers (peer id -> room id) for this node: the number
+        it had lost and restored, and the ones it held but that are gone here."""
+        pairs = [x for item in peer_rooms.items() for x in item]
+        reply = await self._run("SYNC", self.node_id, *pairs)
+        return reply[0], _removals(reply[1:])
+
+    async def reap(self, tombstone_ms: int) -> list[tuple[str, list[Removal]]]:
+        """Declare every node whose heartbeat lapsed dead, once: (node id, its peers) each."""
+        reply = await self._run("REAP", self.node_id, tombstone_ms)
+        return [(reply[i], _removals(reply[i + 1])) for i in range(0, len(reply), 2)]
+
+    async def retire(self) -> None:
+        await self._run("RETIRE", self.node_id)
+
+    async def rooms(self) -> dict[str, list[str]]:
+        flat = await self._run("ROOMS")
+        return {flat[i]: list(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    async def locate(self, peer_id: str) -> str | None:
+        """The node holding a peer."""
+        node: str | None = await self._run("LOCATE", peer_id)
+        return node or None

@@ -1,0 +1,222 @@
+"""Frames from the signaling server, checked at the client's edge.
+
+The client does not trust its signaling server: a buggy or hostile one must not create phantom
+peers, feed aiortc's SDP parser megabytes or nonsense, or crash the call. :func:`parse` turns one
+WebSocket message into a typed frame or raises :class:`~rtcroom.client.InvalidSignalError` saying
+what is wrong and which peer the frame claimed to come from (an SDP that is no valid SDP is
+a :class:`~rtcroom.client.NegotiationError` naming the peer). Frame types this client does not
+know are returned as :class:`Unknown` and ignored, so a server may add extensions (see the
+protocol document: extensions stay invisible to clients that do not know them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import orjson
+from aiortc.sdp import SessionDescription
+
+from .diagnosis import short_repr
+from .errors import InvalidSignalError, NegotiationError
+
+MAX_SDP_BYTES: Final = 256 * 1024
+"""An SDP this large is already absurd (a browser's offer with audio, video and data is ~5 KB)."""
+MAX_CANDIDATE_BYTES: Final = 2048
+MAX_MID_LENGTH: Final = 256
+MAX_PEERS: Final = 1024
+"""Most peers a ``joined`` may list (a full mesh of this many is far past what WebRTC does)."""
+MAX_ERROR_MESSAGE: Final = 1000
+PEER_ID: Final = re.compile(r"[A-Za-z0-9._:~-]{1,128}")
+"""What a peer id may look like: rtcroom's and Agentuity's ``peer-<ms>-<n>``, UUIDs and the like."""
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    peer_id: str
+    peers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerJoined:
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerLeft:
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """An offer or answer relayed from ``sender``; ``sdp`` parses and is within the size cap."""
+
+    sender: str
+    type: Literal["offer", "answer"]
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A trickled ICE candidate; ``candidate == ""`` is end-of-candidates."""
+
+    sender: str
+    candidate: str
+    sdp_mid: str | None
+    sdp_mline_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A frame type this client does not know (a server extension): ignored."""
+
+    t: str
+
+
+ServerFrame = Joined | PeerJoined | PeerLeft | Description | Candidate | ServerError | Unknown
+
+
+def parse(raw: str | bytes, own_id: str | None) -> ServerFrame:
+    """Check one message from the server. ``own_id`` is our peer id once joined: a frame that
+    claims to come from ourselves is refused. Raises InvalidSignalError or NegotiationError."""
+    if isinstance(raw, bytes):
+        raise InvalidSignalError("the signaling server sent a binary frame (the protocol is text)")
+    try:
+        msg = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidSignalError(
+            f"the signaling server sent a frame that is not JSON: {raw[:80]!r}"
+        ) from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
+        raise InvalidSignalError(
+            f"the signaling server sent {_kind(msg)} instead of an object with a string 't'"
+        )
+    t: str = msg["t"]
+    try:
+        return _frame(t, msg, own_id)
+    except InvalidSignalError as error:
+        error.frame_type = t
+        raise
+
+
+def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
+    if t == "joined":
+        peer_id = _peer_id(msg, "peerId", t)
+        peers = msg.get("peers")
+        if not isinstance(peers, list) or len(peers) > MAX_PEERS:
+            raise InvalidSignalError(
+                f"'joined' needs 'peers' as a list of at most {MAX_PEERS} peer ids, got "
+                f"{_kind(peers)}"
+            )
+        listed = [_check_id(p, "peers", t) for p in peers]
+        return Joined(peer_id, tuple(dict.fromkeys(p for p in listed if p != peer_id)))
+    if t in ("peer-joined", "peer-left"):
+        peer_id = _peer_id(msg, "peerId", t)
+        if own_id is None:
+            raise InvalidSignalError(
+                f"dropped '{t}' for peer {peer_id}: it came before we joined a room", peer_id
+            )
+        if peer_id == own_id:
+            raise InvalidSignalError(f"dropped '{t}' that names our own peer id {peer_id}", peer_id)
+        return PeerJoined(peer_id) if t == "peer-joined" else PeerLeft(peer_id)
+    if t == "sdp":
+        sender = _sender(msg, t, own_id)
+        return _description(sender, msg.get("description"))
+    if t == "ice":
+        sender = _sender(msg, t, own_id)
+        return _candidate(sender, msg.get("candidate"))
+    if t == "error":
+        message = msg.get("message")
+        if not isinstance(message, str) or not message:
+            return ServerError(f"(the server's error frame has no message: {_kind(message)})")
+        return ServerError(message[:MAX_ERROR_MESSAGE])
+    return Unknown(t[:80])
+
+
+def _kind(value: Any) -> str:
+    """How a wrong value is named in a message: its type, and its text if short."""
+    if isinstance(value, dict | list):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__} of {len(text)} characters"
+
+
+def _check_id(value: Any, field: str, t: str) -> str:
+    if not isinstance(value, str) or not PEER_ID.fullmatch(value):
+        raise InvalidSignalError(
+            f"the signaling server sent '{t}' with {_kind(value)} as {field!r}, which is no peer "
+            "id (1-128 letters, digits or ._:~-); dropped"
+        )
+    return value
+
+
+def _peer_id(msg: dict[str, Any], field: str, t: str) -> str:
+    return _check_id(msg.get(field), field, t)
+
+
+def _sender(msg: dict[str, Any], t: str, own_id: str | None) -> str:
+    sender = _peer_id(msg, "from", t)
+    if own_id is None:
+        raise InvalidSignalError(
+            f"dropped '{t}' from peer {sender}: it came before we joined a room", sender
+        )
+    if sender == own_id:
+        raise InvalidSignalError(
+            f"dropped '{t}' that claims to come from our own peer id {sender}", sender
+        )
+    return sender
+
+
+def _description(sender: str, description: Any) -> Description:
+    def bad(cause: str) -> InvalidSignalError:
+        return InvalidSignalError(f"dropped the SDP from peer {sender}: {cause}", sender)
+
+    def invalid(cause: str) -> NegotiationError:
+        return NegotiationError(f"the {kind} from peer {sender} is not valid SDP: {cause}", sender)
+
+    if not isinstance(description, dict):
+        raise bad(f"'description' is {_kind(description)}, not an object {{type, sdp}}")
+    kind = description.get("type")
+    sdp = description.get("sdp")
+    if kind not in ("offer", "answer"):
+        raise bad(f"its type is {_kind(kind)}, not 'offer' or 'answer'")
+    if not isinstance(sdp, str):
+        raise bad(f"its 'sdp' is {_kind(sdp)}, not text")
+    if len(sdp) > MAX_SDP_BYTES or len(sdp.encode()) > MAX_SDP_BYTES:
+        raise bad(f"its SDP is {len(sdp.encode())} bytes, over the {MAX_SDP_BYTES}-byte limit")
+    if not sdp.startswith("v=0"):
+        raise invalid(f"it does not start with 'v=0': {short_repr(sdp[:40])}")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser asserts and indexes its way through the text
+        detail = str(exc) or "a malformed line"
+        raise invalid(f"aiortc's SDP parser failed ({type(exc).__name__}: {detail})") from exc
+    if not parsed.media:
+        raise invalid("it has no media or data section (no m= line): nothing to negotiate")
+    return Description(sender, kind, sdp)
+
+
+def _candidate(sender: str, candidate: Any) -> Candidate:
+    def bad(cause: str) -> InvalidSignalError:
+        return InvalidSignalError(f"dropped an ICE candidate from peer {sender}: {cause}", sender)
+
+    if not isinstance(candidate, dict):
+        raise bad(f"'candidate' is {_kind(candidate)}, not an object")
+    text = candidate.get("candidate", "")
+    mid = candidate.get("sdpMid")
+    index = candidate.get("sdpMLineIndex")
+    if not isinstance(text, str) or len(text.encode()) > MAX_CANDIDATE_BYTES:
+        raise bad(f"its 'candidate' must be text of at most {MAX_CANDIDATE_BYTES} bytes")
+    if mid is not None and (not isinstance(mid, str) or len(mid) > MAX_MID_LENGTH):
+        raise bad(f"its 'sdpMid' is {_kind(mid)}, not a short string")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        raise bad(f"its 'sdpMLineIndex' is {_kind(index)}, not an integer")
+    if index is not None and not 0 <= index < 1024:
+        raise bad(f"its 'sdpMLineIndex' {index} is out of range")
+    return Candidate(sender, text, mid, index)

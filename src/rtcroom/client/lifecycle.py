@@ -1,0 +1,435 @@
+"""A call's life: the state machine, the signaling socket, joining, reconnecting, timeouts.
+
+Every asynchronous step carries the *generation* of the ``connect()`` that started it;
+``hangup()`` and timeouts start a new generation, so a late socket event or timer of an old one
+can never rejoin the room (the reference client's stale-timer and zombie-peer races). Frames
+from the server are checked by :mod:`.inbound` and the peer ones handed to the
+:class:`~rtcroom.client.mesh.PeerMesh`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ..media import LocalMedia
+from . import inbound
+from . import state as reasons
+from .diagnosis import short_repr, why_not_connected
+from .errors import (
+    CallEndedError,
+    CallError,
+    ConnectionTimeoutError,
+    InvalidSignalError,
+    JoinRefusedError,
+    NegotiationError,
+    NotConnectedError,
+    ReconnectFailedError,
+    RoomFullError,
+    SignalingConnectionError,
+    SignalingError,
+)
+from .events import (
+    ConnectEvent,
+    DisconnectEvent,
+    ErrorEvent,
+    EventBus,
+    ReconnectedEvent,
+    ReconnectFailedEvent,
+    ReconnectingEvent,
+    StateChangeEvent,
+)
+from .mesh import PeerMesh
+from .session import PeerSession
+from .settings import CallSettings
+from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
+from .state import CallState
+from .tracks import LocalTracks
+
+log = logging.getLogger("rtcroom.client")
+
+_ROOM_FULL_PREFIX = "Room is full"
+
+
+class CallLifecycle:
+    """State, socket and peer mesh of one :class:`~rtcroom.client.WebRTCCall`."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        local: LocalMedia | None,
+        settings: CallSettings,
+        session_created: Callable[[PeerSession, bool], None],
+    ) -> None:
+        self.state = CallState.IDLE
+        self.mesh = PeerMesh(
+            settings.session,
+            send_signal=self._send_signal,
+            emit=bus.emit,
+            negotiating=self._negotiating,
+            changed=self._peers_changed,
+            failed=self._report,
+            created=session_created,
+        )
+        self.settings = settings
+        self._bus = bus
+        self._local = local
+        self._tracks: LocalTracks | None = None
+        self._signaling: SignalingChannel | None = None
+        self._generation = 0
+        self._attempts = 0
+        self._joined: asyncio.Future[None] | None = None
+        self._join_pending = False  # a `join` is out and neither `joined` nor `error` came back
+        self._idle_error: CallError | None = None
+        self._timeout_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._open_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+
+    # --- connect / hangup ----------------------------------------------------------------------
+
+    async def connect(self, settings: CallSettings) -> None:
+        if self.state != CallState.IDLE:
+            if self._joined is not None and not self._joined.done():
+                await asyncio.shield(self._joined)
+            return
+        self.settings = settings
+        self._generation += 1
+        gen = self._generation
+        self._attempts = 0
+        self._idle_error = None
+        self._joined = asyncio.get_running_loop().create_future()
+        deadline = asyncio.get_running_loop().time() + settings.connection_timeout
+        self._set_state(CallState.CONNECTING, reasons.CONNECT_CALLED)
+        try:
+            if self._local is not None:
+                self._tracks = self._tracks or LocalTracks(self._local)
+                await self._tracks.start()
+                if gen != self._generation:
+                    raise self._ended_error()
+            await self._open_signaling(gen)
+        except SignalingConnectionError as exc:
+            if gen == self._generation:
+                self._report(exc)
+                await self._end(reasons.ERROR, exc)
+            raise
+        except CallEndedError:
+            raise
+        except Exception as exc:
+            if gen == self._generation:
+                self._report(exc)
+                await self._end(reasons.ERROR, None)
+            raise
+        # `signaling` has no timer of its own (Agentuity waits forever for `joined`).
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._joined), max(remaining, 0.001))
+        except TimeoutError:
+            if gen != self._generation:
+                raise self._ended_error() from None
+            error = ConnectionTimeoutError(
+                f"the signaling server at {settings.signal_url} did not answer the join within "
+                f"connection_timeout={settings.connection_timeout:g} s"
+            )
+            self._report(error)
+            await self._end(reasons.CONNECTION_TIMEOUT, error)
+            raise error from None
+
+    async def hangup(self) -> None:
+        await self._end(reasons.HANGUP, None)
+        if self._tracks is not None:
+            self._tracks.stop()
+            self._tracks = None
+
+    def require_active(self, what: str) -> None:
+        if self.state == CallState.IDLE:
+            raise NotConnectedError(
+                f"{what}: the call is not connected (state idle); await call.connect() first"
+            )
+
+    async def wait(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        """Until ``predicate()`` holds (checked on every state or peer change)."""
+        if self.state == CallState.IDLE:
+            raise NotConnectedError("the call is idle; await call.connect() first")
+        if predicate():
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (predicate, fut)
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(entry)
+
+    def _notify(self) -> None:
+        for predicate, fut in list(self._waiters):
+            if fut.done():
+                continue
+            if self.state == CallState.IDLE:
+                fut.set_exception(self._ended_error())
+            elif predicate():
+                fut.set_result(None)
+
+    # --- state machine ------------------------------------------------------------------------
+
+    def _report(self, error: BaseException) -> None:
+        self._bus.emit(ErrorEvent(error, self.state))
+
+    def _set_state(self, new: CallState, reason: str) -> None:
+        old = self.state
+        if new == old:
+            return
+        self.state = new
+        if new in (CallState.CONNECTING, CallState.NEGOTIATING):
+            self._start_timeout()
+        else:
+            self._cancel(self._timeout_task)
+            self._timeout_task = None
+        self._bus.emit(StateChangeEvent(old, new, reason))
+        if new == CallState.CONNECTED:
+            self._bus.emit(ConnectEvent())
+        if new == CallState.IDLE:
+            if self._joined is not None and not self._joined.done():
+                self._joined.set_exception(self._ended_error(reason))
+                self._joined.exception()
+            self._bus.emit(DisconnectEvent(reasons.disconnect_reason(reason)))
+        self._notify()
+
+    def _ended_error(self, reason: str = reasons.HANGUP) -> CallError:
+        if self._idle_error is not None:
+            return self._idle_error
+        return CallEndedError(f"the call ended ({reason}) before this finished")
+
+    def _start_timeout(self) -> None:
+        self._cancel(self._timeout_task)
+        self._timeout_task = self._spawn(self._timeout(self._generation))
+
+    async def _timeout(self, gen: int) -> None:
+        limit = self.settings.connection_timeout
+        await asyncio.sleep(limit)
+        if gen != self._generation or self.state not in (
+            CallState.CONNECTING,
+            CallState.NEGOTIATING,
+        ):
+            return
+        self._timeout_task = None  # we are it: _end must not cancel us
+        labels = [config.label for config in self.settings.session.data_channels]
+        why = why_not_connected(self.settings.room_id, self.mesh.sessions, labels)
+        error = ConnectionTimeoutError(
+            f"WebRTC connection timed out: not connected within connection_timeout={limit:g} s: "
+            f"{why}"
+        )
+        self._report(error)
+        await self._end(reasons.CONNECTION_TIMEOUT, error)
+
+    async def _end(self, reason: str, error: CallError | None) -> None:
+        """Back to ``idle``: a new generation, so nothing of the old one acts again."""
+        self._generation += 1
+        for task in (self._timeout_task, self._reconnect_task, self._open_task):
+            self._cancel(task)
+        self._timeout_task = self._reconnect_task = self._open_task = None
+        signaling, self._signaling = self._signaling, None
+        closing = self.mesh.leave()
+        self._join_pending = False
+        if error is not None:
+            self._idle_error = error
+        self._set_state(CallState.IDLE, reason)
+        if signaling is not None:
+            closing.append(signaling.close())
+        if closing:
+            await asyncio.gather(*closing, return_exceptions=True)
+
+    def _negotiating(self, reason: str) -> None:
+        if self.state == CallState.SIGNALING:
+            self._set_state(CallState.NEGOTIATING, reason)
+
+    def _peers_changed(self) -> None:
+        """Agentuity's updateConnectionState: only ICE state counts."""
+        if self.state in (CallState.IDLE, CallState.CONNECTING):
+            self._notify()
+            return
+        if self.mesh.any_ice_connected:
+            self._set_state(CallState.CONNECTED, reasons.PEER_CONNECTED)
+        elif self.mesh.sessions:
+            if self.state == CallState.CONNECTED:
+                self._set_state(CallState.NEGOTIATING, reasons.NO_CONNECTED_PEERS)
+        elif self.state in (CallState.CONNECTED, CallState.NEGOTIATING):
+            self._set_state(CallState.SIGNALING, reasons.ALL_PEERS_LEFT)
+        self._notify()
+
+    # --- signaling -----------------------------------------------------------------------------
+
+    async def _open_signaling(self, gen: int) -> None:
+        channel: SignalingChannel
+        settings = self.settings
+
+        def on_message(raw: str | bytes) -> None:
+            if gen == self._generation and channel is self._signaling:
+                self._on_signal(raw)
+
+        def on_closed(error: BaseException | None) -> None:
+            if gen == self._generation and channel is self._signaling:
+                self._signaling_lost(reasons.WEBSOCKET_CLOSED)
+
+        channel = SignalingChannel(settings.signal_url, on_message, on_closed)
+        self._signaling = channel
+        self._open_task = asyncio.get_running_loop().create_task(
+            channel.open(min(OPEN_TIMEOUT, settings.connection_timeout))
+        )
+        try:
+            await self._open_task
+        except asyncio.CancelledError:
+            if gen != self._generation:
+                await channel.close()
+                raise self._ended_error() from None
+            raise
+        finally:
+            self._open_task = None
+        if gen != self._generation:
+            await channel.close()
+            raise self._ended_error()
+        self._set_state(CallState.SIGNALING, reasons.WEBSOCKET_OPENED)
+        self._join_pending = True
+        await channel.send({"t": "join", "roomId": settings.room_id})
+
+    async def _send_signal(self, kind: str, to: str, payload: dict[str, Any]) -> None:
+        channel = self._signaling
+        if channel is None:
+            return
+        key = "description" if kind == "sdp" else "candidate"
+        await channel.send({"t": kind, "from": self.mesh.peer_id, "to": to, key: payload})
+
+    def _on_signal(self, raw: str | bytes) -> None:
+        mesh = self.mesh
+        try:
+            frame = inbound.parse(raw, mesh.peer_id)
+            if isinstance(frame, inbound.Joined):
+                self._on_joined(frame)
+            elif isinstance(frame, inbound.PeerJoined):
+                mesh.peer_joined(frame.peer_id)
+            elif isinstance(frame, inbound.PeerLeft):
+                mesh.peer_left(frame.peer_id)
+            elif isinstance(frame, inbound.Description):
+                mesh.description(frame)
+            elif isinstance(frame, inbound.Candidate):
+                mesh.candidate(frame)
+            elif isinstance(frame, inbound.ServerError):
+                self._on_server_error(frame.message)
+            else:
+                log.debug("ignored a %r frame (unknown to this client)", frame.t)
+        except (InvalidSignalError, NegotiationError) as error:
+            # A frame that breaks the protocol: dropped, reported, and the call carries on...
+            log.warning("%s", error)
+            self._report(error)
+            if isinstance(error, InvalidSignalError) and error.frame_type == "joined":
+                self._join_failed(error)  # ... unless it was the answer to our join
+
+    def _join_failed(self, error: CallError) -> None:
+        """The server answered our `join` with a refusal or a broken `joined`: nobody waits
+        for more, ``connect()`` raises ``error`` now; a rejoin counts as a failed attempt."""
+        if not self._join_pending:
+            return
+        self._join_pending = False
+        if self._joined is not None and not self._joined.done():
+            reason = reasons.ROOM_FULL if isinstance(error, RoomFullError) else reasons.JOIN_REFUSED
+            self._spawn(self._end(reason, error))
+            return
+        # Rejoining after a dropped socket: a refusal is one failed attempt (e.g. "Rooms
+        # temporarily unavailable" while the server's Redis restarts); the backoff retries.
+        channel, self._signaling = self._signaling, None
+        if channel is not None:
+            self._spawn(channel.close())
+        self._signaling_lost(reasons.JOIN_REFUSED)
+
+    def _on_joined(self, frame: inbound.Joined) -> None:
+        if not self._join_pending:
+            raise InvalidSignalError("dropped a 'joined' that answers no join of ours")
+        # Only a completed join proves the server is back: a server that accepts sockets and
+        # drops them at once must still run out of attempts (Agentuity resets on open).
+        self._attempts = 0
+        self._join_pending = False
+        self.mesh.join(frame.peer_id, self.settings.session, self._tracks)
+        for remote in frame.peers:
+            self.mesh.create(remote, offerer=True)
+        if self._joined is not None and not self._joined.done():
+            self._joined.set_result(None)
+
+    def _on_server_error(self, message: str) -> None:
+        if not self._join_pending:
+            self._report(SignalingError(message))
+            return
+        # The answer to our `join`: nobody was registered, and waiting changes nothing.
+        # (Agentuity's client stays in `signaling` forever here; we end the call.)
+        room = short_repr(self.settings.room_id)
+        if message.startswith(_ROOM_FULL_PREFIX):
+            error: JoinRefusedError = RoomFullError(
+                f"{message}: room {room} has no free slot (the server's max_peers)"
+            )
+        else:
+            error = JoinRefusedError(
+                f"{message}: the signaling server at {self.settings.signal_url} refused to "
+                f"join room {room}"
+            )
+        self._report(error)
+        self._join_failed(error)
+
+    def _signaling_lost(self, cause: str) -> None:
+        """The socket dropped. Today: drop the peer connections and rejoin as a new peer.
+        (A resume extension would keep the mesh here and rejoin with the old id.)"""
+        self._signaling = None
+        self._join_pending = False
+        for closing in self.mesh.leave():
+            self._spawn(closing)
+        if self.settings.auto_reconnect:
+            self._schedule_reconnect(cause)
+        else:
+            self._spawn(self._end(cause, CallEndedError(f"signaling lost: {cause}")))
+
+    def _schedule_reconnect(self, cause: str) -> None:
+        settings = self.settings
+        attempt = self._attempts + 1
+        if attempt > settings.max_reconnect_attempts:
+            self._bus.emit(ReconnectFailedEvent())
+            error = ReconnectFailedError(
+                f"the signaling socket to {settings.signal_url} dropped and "
+                f"{settings.max_reconnect_attempts} reconnect attempts failed"
+            )
+            self._spawn(self._end(reasons.RECONNECT_FAILED, error))
+            return
+        self._attempts = attempt
+        self._bus.emit(ReconnectingEvent(attempt))
+        self._set_state(CallState.CONNECTING, reasons.reconnecting(cause))
+        delay = reconnect_delay(
+            attempt, base=settings.reconnect_base_delay, cap=settings.reconnect_max_delay
+        )
+        self._reconnect_task = self._spawn(self._reconnect(self._generation, delay))
+
+    async def _reconnect(self, gen: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if gen != self._generation or self.state != CallState.CONNECTING:
+            return
+        self._reconnect_task = None
+        try:
+            await self._open_signaling(gen)
+        except CallError as exc:
+            if gen == self._generation:
+                log.info("reconnect attempt %d failed: %s", self._attempts, exc)
+                self._schedule_reconnect(reasons.WEBSOCKET_CLOSED)
+            return
+        self._bus.emit(ReconnectedEvent())
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    @staticmethod
+    def _cancel(task: asyncio.Task[Any] | None) -> None:
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()

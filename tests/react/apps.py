@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,19 +50,6 @@ def require_built() -> None:
             raise RuntimeError(f"{name} is not built ({built.name} missing): run `{BUILD}` first")
         if built.stat().st_mtime < newest_input:
             raise RuntimeError(f"{name}/dist is older than its sources: run `{BUILD}` again")
-
-
-@contextmanager
-def rtcroom_serve(port: int, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``rtcroom serve`` of this checkout in its own process on 127.0.0.1:``port``."""
-    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
-    command = [sys.executable, "-m", "rtcroom.cli", "serve", "--port", str(port), *args]
-    proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)
-    try:
-        yield proc
-    finally:
-        _stop(proc)
 
 
 @contextmanager

@@ -10,18 +10,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.harness import chromium
-from tests.support import free_port
+from rtcroom.testing import ServeProcess, free_port
+from rtcroom.testing.browser import chromium
 
-from .apps import (
-    AGENTUITY,
-    EXAMPLE,
-    require_built,
-    rtcroom_serve,
-    vite_dev,
-    vite_preview,
-    wait_listening,
-)
+from .apps import AGENTUITY, EXAMPLE, require_built, vite_dev, vite_preview, wait_listening
 
 
 @dataclass
@@ -66,16 +58,15 @@ OpenPage = Callable[[str], Awaitable[AppPage]]
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def servers() -> AsyncIterator[Servers]:
     require_built()
-    ports = [free_port() for _ in range(3)]
-    rtcroom = f"http://127.0.0.1:{ports[0]}"
-    with ExitStack() as stack:
-        serve = stack.enter_context(rtcroom_serve(ports[0], "--max-peers", "2"))
-        example = stack.enter_context(vite_preview(EXAMPLE, ports[1], rtcroom))
-        agentuity = stack.enter_context(vite_preview(AGENTUITY, ports[2], rtcroom))
-        await wait_listening(ports[0], serve, "rtcroom serve")
-        await wait_listening(ports[1], example, "vite preview (examples/react)")
-        await wait_listening(ports[2], agentuity, "vite preview (tests/react/agentuity-app)")
-        yield Servers(rtcroom, f"http://127.0.0.1:{ports[1]}", f"http://127.0.0.1:{ports[2]}")
+    async with ServeProcess("--max-peers", "2") as serve:
+        rtcroom = serve.http_url
+        ports = [free_port() for _ in range(2)]
+        with ExitStack() as stack:
+            example = stack.enter_context(vite_preview(EXAMPLE, ports[0], rtcroom))
+            agentuity = stack.enter_context(vite_preview(AGENTUITY, ports[1], rtcroom))
+            await wait_listening(ports[0], example, "vite preview (examples/react)")
+            await wait_listening(ports[1], agentuity, "vite preview (tests/react/agentuity-app)")
+            yield Servers(rtcroom, *(f"http://127.0.0.1:{port}" for port in ports))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["production", "development"])

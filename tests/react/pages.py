@@ -7,7 +7,7 @@ import asyncio
 import re
 import uuid
 
-from tests.browser.harness import WAIT_MS, wait_for
+from rtcroom.testing.browser import WAIT_MS, wait_for
 
 from .conftest import AppPage
 

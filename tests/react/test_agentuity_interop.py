@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.harness import wait_for
+from rtcroom.testing.browser import wait_for
 
 from .conftest import OpenPage, Servers
 from .pages import (

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from tests.browser.harness import wait_for
+from rtcroom.testing.browser import wait_for
 from tests.client.helpers import Recorder, make_call
 
 from .conftest import OpenPage, Servers

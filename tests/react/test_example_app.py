@@ -11,6 +11,7 @@ import pytest
 from rtcroom.testing.browser import wait_for
 from tests.client.helpers import Recorder, make_call
 
+from .apps import ROOT
 from .conftest import OpenPage, Servers
 from .pages import (
     app_url,
@@ -29,6 +30,14 @@ from .pages import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+EXAMPLE_PAGE = "react/index.html"  # under examples/: the page the example app is built from
+
+
+def example_title() -> str:
+    page = (ROOT / "examples" / EXAMPLE_PAGE).read_text()
+    return page.split("<title>", 1)[1].split("</title>", 1)[0]
+
 
 WAIT = 20.0
 
@@ -53,6 +62,7 @@ async def test_data_chat_pair_exchanges_messages(
 ) -> None:
     url = app_url(example_any_build, new_room(), "chat")
     a, b = await open_page(url), await open_page(url)
+    assert await a.page.title() == example_title()
     await wait_state(a, "idle")
     await click(a, "Join")
     await wait_state(a, "signaling")

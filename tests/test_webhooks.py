@@ -18,8 +18,8 @@ from rtcroom.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    WebhookSignatureError,
     Webhooks,
+    WebhookSignatureError,
     sign,
     verify,
 )
@@ -30,6 +30,7 @@ from .test_cli_security import env, rtcroom
 from .test_operations import token
 
 HOOK_SECRET = "hook-" + "w" * 40
+ADMIN = "admin-" + "a" * 40
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Receiver:
 
     port: int = field(default_factory=free_port)
     events: list[dict[str, Any]] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     ids: list[str] = field(default_factory=list)
     bad: list[str] = field(default_factory=list)
 
@@ -60,6 +62,7 @@ class Receiver:
         assert request.headers[EVENT_ID_HEADER] == event["id"]
         self.ids.append(event["id"])
         self.events.append(event)
+        self.arrived.set()
         return web.Response(status=204)
 
     @contextlib.asynccontextmanager
@@ -72,7 +75,8 @@ class Receiver:
     async def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         async with asyncio.timeout(timeout):
             while len(self.events) < count:
-                await asyncio.sleep(0.02)
+                self.arrived.clear()
+                await self.arrived.wait()
         await asyncio.sleep(0.3)  # anything more would arrive now: it must not
         return self.events
 
@@ -94,10 +98,15 @@ async def test_every_event_arrives_once_and_signed() -> None:
     async with (
         Receiver().running() as receiver,
         ServeProcess(
-            "--webhook-url", receiver.url,
-            env=env(RTCROOM_SECRET=SECRET, RTCROOM_WEBHOOK_SECRET=HOOK_SECRET, RTCROOM_ADMIN_SECRET="a" * 40),
+            "--webhook-url",
+            receiver.url,
+            env=env(
+                RTCROOM_SECRET=SECRET,
+                RTCROOM_WEBHOOK_SECRET=HOOK_SECRET,
+                RTCROOM_ADMIN_SECRET=ADMIN,
+            ),
         ) as served,
-    ):  # fmt: skip
+    ):
         a = await connect(f"{served.url}?token={token('alice', name='Alice')}")
         b = await connect(f"{served.url}?token={token('bob')}")
         await a.join("standup")
@@ -106,7 +115,7 @@ async def test_every_event_arrives_once_and_signed() -> None:
         await b.close()
         assert await a.recv() == {"t": "peer-left", "peerId": b.peer_id}
         kicked = await asyncio.to_thread(
-            rtcroom, "kick", a.peer_id, "--url", served.http_url, RTCROOM_ADMIN_SECRET="a" * 40
+            rtcroom, "kick", a.peer_id, "--url", served.http_url, RTCROOM_ADMIN_SECRET=ADMIN
         )
         assert kicked.returncode == 0, kicked.stderr
         assert (await closed_with(a))[0] == 4000

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from rtcroom.testing import ServeProcess, free_port
+from rtcroom.testing import ServeProcess, free_port, run_uvicorn
 from rtcroom.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -24,6 +24,7 @@ from rtcroom.webhooks import (
     verify,
 )
 
+from .examples import load_example
 from .secure_support import SECRET, closed_with, connect
 from .support import SignalClient, join_room, run_aiohttp, signaling_server
 from .test_cli_security import env, rtcroom
@@ -230,3 +231,64 @@ async def test_webhook_metrics_count_deliveries() -> None:
         assert 'rtcroom_webhook_events_total{outcome="delivered"} 2.0' in text
         assert "rtcroom_webhook_queue 0.0" in text
         await a.close()
+
+
+async def test_the_example_receiver_verifies_and_prints_each_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RTCROOM_WEBHOOK_SECRET", HOOK_SECRET)
+    example = load_example("webhook_receiver")
+    async with run_uvicorn(example.app) as port:
+        url = f"http://127.0.0.1:{port}/rtcroom-events"
+        async with ServeProcess(
+            "--webhook-url", url, env=env(RTCROOM_WEBHOOK_SECRET=HOOK_SECRET)
+        ) as served:
+            a = await SignalClient.connect(served.url)
+            await a.join("lobby")
+            await a.close()
+            async with asyncio.timeout(20):
+                while len(example.handled) < 4:  # noqa: ASYNC110 - the example's own state
+                    await asyncio.sleep(0.05)
+        async with httpx.AsyncClient() as http:
+            forged = await http.post(
+                url,
+                content=b'{"id":"x","event":"room_started","roomId":"lobby"}',
+                headers={"X-Rtcroom-Timestamp": "1", "X-Rtcroom-Signature": "sha256=00"},
+            )
+    assert forged.status_code == 401
+    assert capsys.readouterr().out.splitlines() == [
+        "room_started lobby  ",
+        f"peer_joined lobby {a.peer_id} ",
+        f"peer_left lobby {a.peer_id} disconnect",
+        "room_finished lobby  ",
+    ]
+
+
+async def test_the_operations_example_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metrics, the admin API (local only without its secret) and webhooks in a FastAPI app."""
+    async with Receiver().running() as receiver:
+        monkeypatch.setenv("RTCROOM_WEBHOOK_SECRET", HOOK_SECRET)
+        monkeypatch.setenv("WEBHOOK_URL", receiver.url)
+        monkeypatch.delenv("RTCROOM_ADMIN_SECRET", raising=False)
+        example = load_example("operations_app")
+        async with run_uvicorn(example.app) as port:
+            a, b = await join_room(f"ws://127.0.0.1:{port}/api/call/signal", "ops", 2)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                rooms = (await http.get("/admin/rooms")).json()["rooms"]
+                assert [p["peerId"] for p in rooms[0]["peers"]] == [a.peer_id, b.peer_id]
+                kicked = await http.post(f"/admin/peers/{b.peer_id}/kick")
+                assert kicked.json() == {"kicked": b.peer_id}
+                assert await a.recv() == {"t": "peer-left", "peerId": b.peer_id}
+                events = list(await receiver.wait_for(4))
+                metrics = (await http.get("/metrics")).text
+            await a.close()
+            await example.signaling.hub.close()
+    assert [e["event"] for e in events] == [
+        "room_started",
+        "peer_joined",
+        "peer_joined",
+        "peer_left",
+    ]
+    assert "rtcroom_joins_total 2.0" in metrics
+    assert 'rtcroom_leaves_total{reason="kicked"} 1.0' in metrics
+    assert 'rtcroom_webhook_events_total{outcome="delivered"} 4.0' in metrics

@@ -286,8 +286,9 @@ async def test_rtcroom_bench_against_a_real_server() -> None:
         assert "3 rooms x 2 peers" in out
         assert "relayed:  120 of 120 messages" in out
         assert "msg/s" in out and "p50" in out and "p99" in out
+        assert "round trip, one at a time (ms)" in out and "(40 round trips)" in out
         m = await scrape(served)
-        assert value(m, "rtcroom_relayed_frames_total", kind="ice") == 120
+        assert value(m, "rtcroom_relayed_frames_total", kind="ice") == 120 + 2 * 40
         assert value(m, "rtcroom_joins_total") == 6
 
 

@@ -33,6 +33,9 @@ CANDIDATE = {
 DELIVERY_GRACE = 10.0
 """Seconds after the last send that deliveries may still take before they count as lost."""
 
+ROUND_TRIPS = 200
+"""At most this many one-at-a-time round trips after the load (the latency a negotiation sees)."""
+
 Pair = tuple[aiohttp.ClientWebSocketResponse, aiohttp.ClientWebSocketResponse, str, str]
 """(sender socket, receiver socket, sender id, receiver id)"""
 
@@ -183,6 +186,7 @@ class LoadResult:
     rooms: int
     joins_per_s: float
     blast: Blast
+    round_trips: list[float] = field(default_factory=list)
 
     @property
     def sent(self) -> int:
@@ -206,6 +210,12 @@ class LoadResult:
                 f"p{round(q * 100)} {percentile(ordered, q) * 1e3:.2f}" for q in (0.5, 0.9, 0.99)
             )
             lines.append(f"  latency under load (ms): {marks}  max {ordered[-1] * 1e3:.2f}")
+        if self.round_trips:
+            rt = self.round_trips
+            marks = "  ".join(
+                f"p{round(q * 100)} {percentile(rt, q) * 1e3:.2f}" for q in (0.5, 0.99)
+            )
+            lines.append(f"  round trip, one at a time (ms): {marks}  ({len(rt)} round trips)")
         if not self.complete:
             lines.append(f"  LOST: {self.sent - b.received} messages never arrived")
         return "\n".join(lines)
@@ -218,7 +228,7 @@ def _shown(url: str) -> str:
 
 async def run(url: str, *, rooms: int, messages: int, duration: float) -> LoadResult:
     """Join ``rooms`` rooms of two at ``url``, relay ``messages`` per room (for at most
-    ``duration`` seconds of sending), and measure."""
+    ``duration`` seconds of sending), then time round trips one at a time; measure both."""
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         pairs: list[Pair] = []
@@ -226,6 +236,10 @@ async def run(url: str, *, rooms: int, messages: int, duration: float) -> LoadRe
             pairs, joins_per_s = await join_pairs(http, url, url, rooms, prefix="bench-")
             record = Blast()
             await blast(pairs, messages, duration=duration, record=record)
+            trips: list[float] = []
+            if record.received == sum(record.sent):  # else stray frames would pair up wrongly
+                async with asyncio.timeout(DELIVERY_GRACE):
+                    trips = await round_trips(pairs[0], min(ROUND_TRIPS, messages))
         except aiohttp.WSServerHandshakeError as exc:
             raise LoadTestError(
                 f"the server refused the WebSocket: HTTP {exc.status} {exc.message}"
@@ -236,4 +250,4 @@ async def run(url: str, *, rooms: int, messages: int, duration: float) -> LoadRe
             for tx, rx, _, _ in pairs:
                 await tx.close()
                 await rx.close()
-    return LoadResult(url, rooms, joins_per_s, record)
+    return LoadResult(url, rooms, joins_per_s, record, trips)

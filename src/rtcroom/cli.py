@@ -114,8 +114,10 @@ def _serve(args: argparse.Namespace) -> int:
     announcement = (
         f"rtcroom: serving on http://{shown_host}:{port}/  "
         f"(signaling at ws://{shown_host}:{port}{args.path}, max {args.max_peers} peers "
-        f"per room, {where})\n{security.banner()}\n{cli_ops.banner(args, ops)}"
+        f"per room, {where})\n{security.banner()}"
     )
+    if cli_ops.banner(args, ops):
+        announcement += "\n" + cli_ops.banner(args, ops)
     app = create_app(
         max_peers=args.max_peers,
         path=args.path,

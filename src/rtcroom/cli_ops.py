@@ -77,11 +77,10 @@ def app_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) 
 
 
 def banner(args: argparse.Namespace, options: Mapping[str, Any]) -> str:
+    """Start-up lines for what the operations options turned on ('' when none)."""
     lines = []
     if options["admin_secret"]:
         lines.append(f"admin API at /admin (Bearer ${admin.SECRET_ENV})")
-    else:
-        lines.append(f"admin API at /admin for local requests only (set ${admin.SECRET_ENV})")
     if args.metrics:
         lines.append(
             "metrics at /metrics"

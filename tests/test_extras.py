@@ -87,6 +87,7 @@ def test_a_part_whose_extra_is_missing_names_the_pip_install() -> None:
         ("rtcroom.backends.redis", "redis", "redis"),
         ("rtcroom.aiohttp", "aiohttp", "aiohttp"),
         ("rtcroom.loadtest", "aiohttp", "aiohttp"),
+        ("rtcroom.aiohttp_ops", "aiohttp", "aiohttp"),
     ):
         done = python(
             BLOCK_OPTIONAL

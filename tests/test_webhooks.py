@@ -292,3 +292,24 @@ async def test_the_operations_example_app(monkeypatch: pytest.MonkeyPatch) -> No
     assert "rtcroom_joins_total 2.0" in metrics
     assert 'rtcroom_leaves_total{reason="kicked"} 1.0' in metrics
     assert 'rtcroom_webhook_events_total{outcome="delivered"} 4.0' in metrics
+
+
+async def test_the_operations_example_for_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RTCROOM_ADMIN_SECRET", ADMIN)
+    example = load_example("operations_aiohttp")
+    async with run_aiohttp(example.app) as port:
+        a, b = await join_room(f"ws://127.0.0.1:{port}/api/call/signal", "aio", 2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/admin/rooms")).status_code == 401
+            auth = {"Authorization": f"Bearer {ADMIN}"}
+            rooms = (await http.get("/admin/rooms", headers=auth)).json()["rooms"]
+            assert [p["peerId"] for p in rooms[0]["peers"]] == [a.peer_id, b.peer_id]
+            kicked = await http.post(f"/admin/peers/{b.peer_id}/kick", headers=auth)
+            assert kicked.json() == {"kicked": b.peer_id}
+            assert await a.recv() == {"t": "peer-left", "peerId": b.peer_id}
+            metrics = await http.get("/metrics")
+        assert metrics.headers["content-type"].startswith("text/plain; version=")
+        assert "rtcroom_joins_total 2.0" in metrics.text
+        assert 'rtcroom_leaves_total{reason="kicked"} 1.0' in metrics.text
+        await a.close()
+        await example.signaling.hub.close()

@@ -251,6 +251,7 @@ async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
     assert joined["room"] == "standup" and joined["peer"] == a.peer_id
     assert joined["identity"] == {"sub": "alice", "name": "Alice"}
     assert joined["level"] == "info" and joined["ts"].endswith("Z")
+    assert left["address"] == joined["address"] == "127.0.0.1"
     assert (left["peer"], left["reason"], left["identity"]["sub"]) == (
         a.peer_id,
         "disconnect",

@@ -499,7 +499,12 @@ class SignalingHub:
             if departure is None:
                 return
             self.telemetry.peer_left(
-                peer_id, room_id, reason, session.identity, departure.room_destroyed
+                peer_id,
+                room_id,
+                reason,
+                session.identity,
+                departure.room_destroyed,
+                session.address,
             )
             await self._fire("on_peer_leave", peer_id, room_id, reason)
             await self.backend.publish(room_id, peer_id, None, protocol.peer_left(peer_id))
@@ -524,7 +529,9 @@ class SignalingHub:
         if session is not None:
             self._forget_member(room_id)
             session._closed = True
-            self.telemetry.peer_left(peer_id, room_id, "lost", session.identity, room_destroyed)
+            self.telemetry.peer_left(
+                peer_id, room_id, "lost", session.identity, room_destroyed, session.address
+            )
             await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
             self._identities.pop(peer_id, None)
             try:

@@ -233,7 +233,8 @@ async def run(url: str, *, rooms: int, messages: int, duration: float) -> LoadRe
     async with aiohttp.ClientSession(connector=connector) as http:
         pairs: list[Pair] = []
         try:
-            pairs, joins_per_s = await join_pairs(http, url, url, rooms, prefix="bench-")
+            async with asyncio.timeout(max(DELIVERY_GRACE * 2, rooms * 0.05)):
+                pairs, joins_per_s = await join_pairs(http, url, url, rooms, prefix="bench-")
             record = Blast()
             await blast(pairs, messages, duration=duration, record=record)
             trips: list[float] = []
@@ -243,6 +244,10 @@ async def run(url: str, *, rooms: int, messages: int, duration: float) -> LoadRe
         except aiohttp.WSServerHandshakeError as exc:
             raise LoadTestError(
                 f"the server refused the WebSocket: HTTP {exc.status} {exc.message}"
+            ) from None
+        except TimeoutError:
+            raise LoadTestError(
+                f"{_shown(url)} did not let {2 * rooms} peers join in time (is it overloaded?)"
             ) from None
         except aiohttp.ClientError as exc:
             raise LoadTestError(f"cannot connect to {_shown(url)}: {exc}") from None

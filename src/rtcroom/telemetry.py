@@ -144,9 +144,10 @@ class Telemetry:
         reason: str,
         identity: Identity | None,
         finished: bool,
+        address: str | None = None,
     ) -> None:
         self.leaves[reason] = self.leaves.get(reason, 0) + 1
-        self._emit(HubEvent("peer_left", room_id, peer_id, identity, reason))
+        self._emit(HubEvent("peer_left", room_id, peer_id, identity, reason, address))
         if finished:
             self.room_finished(room_id)
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from . import admin, metrics, webhooks
+from ._extras import MissingExtraError, require
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_UNREACHABLE = 1
@@ -151,6 +152,11 @@ def _rooms(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
         return 0
+    try:
+        require("cli", "rtcroom rooms", "rich")
+    except MissingExtraError as exc:
+        print(f"rtcroom: {exc} (or use --json)", file=sys.stderr)
+        return EXIT_USAGE
     from rich.console import Console
     from rich.table import Table
 
@@ -187,8 +193,6 @@ def _kick(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ._extras import MissingExtraError
-
     try:
         from . import loadtest
     except MissingExtraError as exc:

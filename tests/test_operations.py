@@ -257,6 +257,7 @@ async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
         "disconnect",
         "alice",
     )
+    assert error["identity"] == {"sub": "alice", "name": "Alice"}
     assert (error["peer"], error["reason"], error["level"]) == (
         a.peer_id,
         "invalid_field",

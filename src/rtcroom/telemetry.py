@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from . import protocol
 from .auth import Identity
@@ -77,6 +77,19 @@ class HubEvent:
     at: float = field(default_factory=time.time)
 
 
+class Peer(Protocol):
+    """What telemetry reads of a hub session (``rtcroom.hub.Session``)."""
+
+    @property
+    def peer_id(self) -> str | None: ...
+    @property
+    def room_id(self) -> str | None: ...
+    @property
+    def identity(self) -> Identity | None: ...
+    @property
+    def address(self) -> str: ...
+
+
 Observer = Callable[[HubEvent], None]
 """Called with every event, on the event loop; must not block (record or enqueue only)."""
 
@@ -128,27 +141,22 @@ class Telemetry:
 
     # --- called by the hub and the gate ------------------------------------------------------
 
-    def peer_joined(
-        self, peer_id: str, room_id: str, identity: Identity | None, address: str, created: bool
-    ) -> None:
+    def peer_joined(self, peer: Peer, created: bool) -> None:
         self.joins += 1
         if created:
             self.rooms_started += 1
-            self._emit(HubEvent("room_started", room_id))
-        self._emit(HubEvent("peer_joined", room_id, peer_id, identity, None, address))
+            self._emit(HubEvent("room_started", peer.room_id))
+        self._emit(
+            HubEvent("peer_joined", peer.room_id, peer.peer_id, peer.identity, None, peer.address)
+        )
 
-    def peer_left(
-        self,
-        peer_id: str,
-        room_id: str,
-        reason: str,
-        identity: Identity | None,
-        finished: bool,
-        address: str | None = None,
-    ) -> None:
+    def peer_left(self, peer: Peer, reason: str, finished: bool) -> None:
         self.leaves[reason] = self.leaves.get(reason, 0) + 1
-        self._emit(HubEvent("peer_left", room_id, peer_id, identity, reason, address))
-        if finished:
+        room_id = peer.room_id
+        self._emit(
+            HubEvent("peer_left", room_id, peer.peer_id, peer.identity, reason, peer.address)
+        )
+        if finished and room_id is not None:
             self.room_finished(room_id)
 
     def room_finished(self, room_id: str) -> None:
@@ -156,15 +164,20 @@ class Telemetry:
         self.rooms_finished += 1
         self._emit(HubEvent("room_finished", room_id))
 
-    def join_refused(
-        self, reason: str, room_id: str, identity: Identity | None, address: str
-    ) -> None:
+    def join_refused(self, reason: str, room_id: str, peer: Peer) -> None:
+        """``reason``: a :data:`JoinRefusal`."""
         self.join_refusals[reason] = self.join_refusals.get(reason, 0) + 1
-        self._emit(HubEvent("join_refused", room_id, None, identity, reason, address))
+        self._emit(HubEvent("join_refused", room_id, None, peer.identity, reason, peer.address))
 
-    def error(self, kind: str, peer_id: str | None, room_id: str | None, address: str) -> None:
+    def error(self, kind: str, peer: Peer | None = None) -> None:
+        """An error frame or close (``peer`` is the socket's session), or a callback that
+        raised (no peer)."""
         self.errors[kind] = self.errors.get(kind, 0) + 1
-        self._emit(HubEvent("error", room_id, peer_id, None, kind, address))
+        if peer is None:
+            self._emit(HubEvent("error", reason=kind))
+        else:
+            event = HubEvent("error", peer.room_id, peer.peer_id, peer.identity, kind, peer.address)
+            self._emit(event)
 
     def socket_refused(self, code: int, address: str) -> None:
         """A socket refused before joining: by ``auth`` (its 44xx close code) or at the

@@ -234,7 +234,10 @@ def test_rtcroom_rooms_says_when_no_server_answers() -> None:
 
 
 async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
-    async with serve("--log-format", "json", RTCROOM_SECRET=SECRET) as served:
+    # At debug, uvicorn's lines (one per connection) come as JSON too.
+    async with serve(
+        "--log-format", "json", "--log-level", "debug", RTCROOM_SECRET=SECRET
+    ) as served:
         alice = token("alice", name="Alice")
         a = await connect(f"{served.url}?token={alice}")
         await a.join("standup")
@@ -264,6 +267,9 @@ async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
         "warning",
     )
     assert alice not in output and SECRET not in output
+    assert any(
+        "token=[redacted]" in r["message"] for r in records if r["logger"].startswith("uvicorn")
+    )
 
 
 # --- rtcroom bench ---------------------------------------------------------------------------

@@ -39,6 +39,9 @@ EVENT_ID_HEADER: Final = "X-Rtcroom-Event-Id"
 DEFAULT_TOLERANCE: Final = 300.0
 """Seconds a receiver accepts between the timestamp header and its own clock."""
 
+DROP_WARNING_INTERVAL: Final = 10.0
+"""Seconds between two "queue full" warnings for one URL."""
+
 EVENTS: Final = ("room_started", "room_finished", "peer_joined", "peer_left")
 
 
@@ -109,6 +112,8 @@ class _Target:
         self.queue: deque[tuple[str, bytes]] = deque()
         self.size = size
         self.task: asyncio.Task[None] | None = None
+        self.unreported_drops = 0
+        self.last_drop_warning = -DROP_WARNING_INTERVAL
 
 
 class Webhooks:
@@ -185,15 +190,26 @@ class Webhooks:
             if len(target.queue) >= target.size:
                 target.queue.popleft()
                 self.outcomes["dropped"] += 1
-                log.warning(
-                    "webhook queue for %s is full (%d events): dropped the oldest; is the "
-                    "receiver down?",
-                    target.url,
-                    target.size,
-                )
+                self._warn_dropped(target)
             target.queue.append((event_id, body))
             if target.task is None or target.task.done():
                 target.task = asyncio.get_running_loop().create_task(self._send_all(target))
+
+    @staticmethod
+    def _warn_dropped(target: _Target) -> None:
+        """One warning per interval, with the count, however many events an outage drops."""
+        target.unreported_drops += 1
+        now = time.monotonic()
+        if now - target.last_drop_warning >= DROP_WARNING_INTERVAL:
+            log.warning(
+                "webhook queue for %s is full (%d events): dropped the oldest %d; is the "
+                "receiver down?",
+                target.url,
+                target.size,
+                target.unreported_drops,
+            )
+            target.unreported_drops = 0
+            target.last_drop_warning = now
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop taking events; give queued ones ``timeout`` seconds to go out, then drop them."""

@@ -6,6 +6,7 @@ C WebSocket reader, which costs markedly less CPU and memory per peer than uvico
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -15,11 +16,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from . import logs
 from .aiohttp import WebFileHandler, webrtc
-from .app import HEALTH_PATH
+from .aiohttp_ops import admin_handler, metrics_handler
+from .app import ADMIN_PATH, HEALTH_PATH, METRICS_PATH
 from .backends.base import BackendUnavailable
 from .gate import ICE_SERVERS_SUFFIX
 from .webfiles import web_asset_names
+from .webhooks import Webhooks
 
 log = logging.getLogger("rtcroom.app")
 
@@ -30,8 +34,17 @@ SHUTDOWN_SECONDS = 5.0
 """How long a stop waits for sockets to finish closing (every one was sent a close at once)."""
 
 
-def create_app(*, path: str, **options: Any) -> web.Application:
-    """The standalone server's routes; ``options`` are :func:`rtcroom.aiohttp.webrtc`'s."""
+def create_app(
+    *,
+    path: str,
+    admin_secret: str | None = None,
+    metrics: bool = False,
+    webhooks: Webhooks | None = None,
+    log_events: bool = False,
+    **options: Any,
+) -> web.Application:
+    """The routes of :func:`rtcroom.app.create_app`, with its options; the others are
+    :func:`rtcroom.aiohttp.webrtc`'s."""
     handler = webrtc(**options)
     hub = handler.hub
 
@@ -52,6 +65,15 @@ def create_app(*, path: str, **options: Any) -> web.Application:
     app.router.add_get(path, handler)
     app.router.add_get(path.rstrip("/") + ICE_SERVERS_SUFFIX, handler.ice_servers)
     app.router.add_get(HEALTH_PATH, health)
+    admin_api = admin_handler(hub, admin_secret, ADMIN_PATH)
+    app.router.add_route("*", ADMIN_PATH, admin_api)
+    app.router.add_route("*", ADMIN_PATH + "/{rest:.*}", admin_api)
+    if metrics:
+        app.router.add_get(METRICS_PATH, metrics_handler(hub, webhooks))
+    if webhooks is not None:
+        webhooks.attach(hub)
+    if log_events:
+        logs.log_events(hub)
     for name in web_asset_names():
         app.router.add_get("/" if name == "index.html" else f"/{name}", WebFileHandler(name))
     app.router.add_get("/{anything:.*}", _wrong_websocket_path(path))  # last: what is left
@@ -136,6 +158,7 @@ async def _serve(
         logging.getLogger("rtcroom").error("cannot start: %s", exc)
         await runner.cleanup()
         return None
+    gc.freeze()  # what start-up built lives as long as the process: no collection rescans it
     stop = asyncio.Event()
     stopped_by: list[int] = []
     loop = asyncio.get_running_loop()

@@ -63,10 +63,7 @@ def main() -> None:
         assert "pip install 'rtcroom[client]'" in str(exc), exc
     else:
         raise AssertionError("rtcroom.client imported without aiortc")
-    print(
-        f"base install ok: rtcroom {__version__} serves rooms without "
-        f"{', '.join(OPTIONAL)}"
-    )
+    print(f"base install ok: rtcroom {__version__} serves rooms without {', '.join(OPTIONAL)}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -43,6 +44,7 @@ from .events import (
     StateChangeEvent,
 )
 from .mesh import PeerMesh
+from .refusals import NEVER_JOINED, final_close_error, redact
 from .session import PeerSession
 from .settings import CallSettings
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
@@ -132,7 +134,8 @@ class CallLifecycle:
             if gen != self._generation:
                 raise self._ended_error() from None
             error = ConnectionTimeoutError(
-                f"the signaling server at {settings.signal_url} did not answer the join within "
+                f"the signaling server at {redact(settings.signal_url)} did not answer the join "
+                "within "
                 f"connection_timeout={settings.connection_timeout:g} s"
             )
             self._report(error)
@@ -272,11 +275,11 @@ class CallLifecycle:
             if gen == self._generation and channel is self._signaling:
                 self._on_signal(raw)
 
-        def on_closed(error: BaseException | None) -> None:
+        def on_closed(code: int | None, reason: str) -> None:
             if gen == self._generation and channel is self._signaling:
-                self._signaling_lost(reasons.WEBSOCKET_CLOSED)
+                self._signaling_closed(code, reason)
 
-        channel = SignalingChannel(settings.signal_url, on_message, on_closed)
+        channel = SignalingChannel(settings.signal_url, on_message, on_closed, settings.token)
         self._signaling = channel
         self._open_task = asyncio.get_running_loop().create_task(
             channel.open(min(OPEN_TIMEOUT, settings.connection_timeout))
@@ -353,7 +356,11 @@ class CallLifecycle:
         # drops them at once must still run out of attempts (Agentuity resets on open).
         self._attempts = 0
         self._join_pending = False
-        self.mesh.join(frame.peer_id, self.settings.session, self._tracks)
+        session = self.settings.session
+        if session.ice_servers is None and frame.ice_servers is not None:
+            # The app gave no ICE servers: the server's (fresh TURN credentials on every join).
+            session = dataclasses.replace(session, ice_servers=frame.ice_servers)
+        self.mesh.join(frame.peer_id, session, self._tracks)
         for remote in frame.peers:
             self.mesh.create(remote, offerer=True)
         if self._joined is not None and not self._joined.done():
@@ -372,11 +379,31 @@ class CallLifecycle:
             )
         else:
             error = JoinRefusedError(
-                f"{message}: the signaling server at {self.settings.signal_url} refused to "
+                f"{message}: the signaling server at {redact(self.settings.signal_url)} refused to "
                 f"join room {room}"
             )
         self._report(error)
         self._join_failed(error)
+
+    def _signaling_closed(self, code: int | None, reason: str) -> None:
+        """The server closed the socket: a refusal that a reconnect cannot fix ends the call
+        with its typed error; anything else is a lost socket."""
+        error = final_close_error(code, reason, self.settings.signal_url)
+        if error is None:
+            if code == NEVER_JOINED:
+                log.warning(
+                    "the signaling server closed the socket before our join arrived (close "
+                    "code %d: %s); reconnecting",
+                    code,
+                    redact(reason),
+                )
+            self._signaling_lost(reasons.WEBSOCKET_CLOSED)
+            return
+        log.warning("%s", error)
+        self._signaling = None
+        self._join_pending = False
+        self._report(error)
+        self._spawn(self._end(reasons.SIGNALING_REFUSED, error))
 
     def _signaling_lost(self, cause: str) -> None:
         """The socket dropped. Today: drop the peer connections and rejoin as a new peer.
@@ -396,7 +423,7 @@ class CallLifecycle:
         if attempt > settings.max_reconnect_attempts:
             self._bus.emit(ReconnectFailedEvent())
             error = ReconnectFailedError(
-                f"the signaling socket to {settings.signal_url} dropped and "
+                f"the signaling socket to {redact(settings.signal_url)} dropped and "
                 f"{settings.max_reconnect_attempts} reconnect attempts failed"
             )
             self._spawn(self._end(reasons.RECONNECT_FAILED, error))

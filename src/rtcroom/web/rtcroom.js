@@ -217,6 +217,100 @@ var LocalMedia = class {
   }
 };
 
+// js/client/src/iceservers.js
+var REFRESH_MARGIN = 0.2;
+var MIN_LEAD_MS = 1e3;
+var RETRY_MS = 5e3;
+function serverIceServers(value) {
+  if (!Array.isArray(value)) return null;
+  for (const item of value) {
+    if (!item || typeof item !== "object") return null;
+    const urls = (
+      /** @type {{urls?: unknown}} */
+      item.urls
+    );
+    const list = typeof urls === "string" ? [urls] : urls;
+    if (!Array.isArray(list) || list.length === 0) return null;
+    if (!list.every((u) => typeof u === "string")) return null;
+  }
+  return (
+    /** @type {RTCIceServer[]} */
+    value
+  );
+}
+function credentialsExpireAt(servers) {
+  let earliest = null;
+  for (const server of servers) {
+    const head = typeof server.username === "string" ? server.username.split(":")[0] : "";
+    if (!/^\d+$/.test(head)) continue;
+    const at = Number(head);
+    if (earliest === null || at < earliest) earliest = at;
+  }
+  return earliest;
+}
+function iceServersUrl(signalUrl) {
+  const url = new URL(signalUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.pathname = url.pathname.replace(/\/$/, "") + "/ice-servers";
+  url.hash = "";
+  return url.href;
+}
+var IceServerRefresh = class {
+  /**
+   * @param {string} signalUrl the ws(s) URL (its query carries the token)
+   * @param {(servers: RTCIceServer[]) => void} apply called with each fresh list
+   * @param {(error: Error) => void} warn a refresh failed (the call goes on)
+   */
+  constructor(signalUrl, apply, warn) {
+    this._url = iceServersUrl(signalUrl);
+    this._apply = apply;
+    this._warn = warn;
+    this._timer = null;
+    this._stopped = false;
+  }
+  /**
+   * Plan the refresh for credentials that expire at `expiresAt` (unix seconds; null: never).
+   * @param {number | null} expiresAt
+   */
+  schedule(expiresAt) {
+    this._clear();
+    if (this._stopped || expiresAt === null) return;
+    const left = expiresAt * 1e3 - Date.now();
+    const wait = Math.max(0, Math.min(left * (1 - REFRESH_MARGIN), left - MIN_LEAD_MS));
+    this._timer = setTimeout(() => this._refresh(expiresAt), wait);
+  }
+  /** @param {number} expiresAt */
+  async _refresh(expiresAt) {
+    this._timer = null;
+    try {
+      const response = await fetch(this._url, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      const servers = serverIceServers(body && body.iceServers);
+      if (servers === null) throw new Error("the answer has no iceServers list");
+      if (this._stopped) return;
+      this._apply(servers);
+      this.schedule(typeof body.expiresAt === "number" ? body.expiresAt : null);
+    } catch (err) {
+      if (this._stopped) return;
+      this._warn(
+        new Error(`could not refresh the TURN credentials from <signal path>/ice-servers: ${err}`)
+      );
+      if (expiresAt * 1e3 - Date.now() > RETRY_MS) {
+        this._timer = setTimeout(() => this._refresh(expiresAt), RETRY_MS);
+      }
+    }
+  }
+  _clear() {
+    if (this._timer !== null) clearTimeout(this._timer);
+    this._timer = null;
+  }
+  stop() {
+    this._stopped = true;
+    this._clear();
+  }
+};
+
 // js/client/src/recording.js
 var STOP_RECORDING_TIMEOUT_MS = 5e3;
 var VIDEO_MIME_TYPES = [
@@ -346,6 +440,49 @@ function playMuted(stream) {
   return element;
 }
 
+// js/client/src/refusals.js
+var AUTH_HINTS = /* @__PURE__ */ new Map([
+  [4401, "this server requires a join token: pass the token option or ?token= in signalUrl"],
+  [4402, "the token is not a join token (a JWT with the rtcroom claims)"],
+  [4403, "the token was signed with another secret or key than the server's"],
+  [4404, "token expired: get a new one from your app"],
+  [4405, "the token is not valid yet (its nbf is in the future; check the clocks)"],
+  [4406, "the server's auth refused this client"],
+  [1011, "the server's auth check failed (a server fault; see the server's log)"]
+]);
+var OTHER_FINAL = /* @__PURE__ */ new Map([
+  [4409, "another client with the same identity joined the room and replaced this one"],
+  [1008, "this client sent more frames than the server allows"]
+]);
+function finalCloseError(code, reason) {
+  const shown = redact(reason) || "(no reason given)";
+  const hint = AUTH_HINTS.get(code) ?? OTHER_FINAL.get(code);
+  if (hint === void 0) return null;
+  const name = AUTH_HINTS.has(code) ? "AuthError" : "SignalingClosedError";
+  const error = (
+    /** @type {Error & {code: number, reason: string}} */
+    namedError(name, `${shown} (close code ${code}): ${hint}`)
+  );
+  error.code = code;
+  error.reason = shown;
+  return error;
+}
+function redact(text) {
+  return String(text).replace(/([?&;]token=)[^&#\s'"]*/gi, "$1REDACTED");
+}
+function withToken(url, token) {
+  if (token === void 0 || token === null) return url;
+  if (typeof token !== "string" || token === "") {
+    throw new TypeError("token must be a non-empty string (a join token from your app)");
+  }
+  const parsed = new URL(url);
+  if (parsed.searchParams.has("token")) {
+    throw new TypeError("the token is given twice: as the token option and as ?token= in signalUrl");
+  }
+  parsed.searchParams.set("token", token);
+  return parsed.href;
+}
+
 // js/client/src/ping.js
 var PING_CHANNEL_LABEL = "rtcroom-ping";
 var PING_INTERVAL_MS = 1e3;
@@ -468,7 +605,10 @@ var PeerSession = class {
    */
   constructor(remoteId, epoch, isOfferer, settings, owner) {
     this.remoteId = remoteId;
-    this.pc = new RTCPeerConnection({ iceServers: settings.iceServers });
+    this.pc = new RTCPeerConnection({
+      iceServers: settings.iceServers,
+      iceTransportPolicy: settings.iceTransportPolicy
+    });
     this.epoch = epoch;
     this.channels = /* @__PURE__ */ new Map();
     this.remoteStream = null;
@@ -755,7 +895,7 @@ var SignalingSocket = class {
       handlers.message(message);
     };
     ws.onerror = () => handlers.error();
-    ws.onclose = () => handlers.close();
+    ws.onclose = (event) => handlers.close(event.code, event.reason);
   }
   /**
    * Sends one frame if the socket is open; false if it is not.
@@ -795,7 +935,9 @@ var WebRTCCall = class {
       iceGatheringTimeout: 1e4,
       ...options
     };
-    this._signalUrl = resolveSignalUrl(options.signalUrl);
+    this._signalUrl = withToken(resolveSignalUrl(options.signalUrl), options.token);
+    this._serverIceServers = null;
+    this._iceRefresh = null;
     this.callbacks = { ...options.callbacks || {} };
     this._state = "idle";
     this.error = null;
@@ -944,6 +1086,7 @@ var WebRTCCall = class {
     this._emit("onStateChange", from, to, reason);
     if (to === "connected") this._emit("onConnect");
     if (to === "idle") {
+      this._stopIceRefresh();
       const why = reason === "hangup" ? "hangup" : reason.includes("timeout") ? "timeout" : "error";
       this._emit("onDisconnect", why);
     }
@@ -1030,10 +1173,12 @@ var WebRTCCall = class {
         error: () => {
           if (socket === this._socket) this._fail(new Error("WebSocket connection error"));
         },
-        close: () => {
+        close: (code, reason) => {
           if (socket !== this._socket) return;
           this._socket = null;
-          this._onSocketLost(epoch, "WebSocket closed");
+          const final = finalCloseError(code, reason);
+          if (final) this._refused(epoch, final);
+          else this._onSocketLost(epoch, "WebSocket closed");
         }
       });
     } catch (err) {
@@ -1088,6 +1233,23 @@ var WebRTCCall = class {
       if (epoch === this._epoch && this._state === "connecting") this._openSocket(epoch);
     }, delay);
   }
+  /**
+   * The server closed the socket for a reason no reconnect can fix (a refused token, a
+   * replaced identity): report it and end the call.
+   * @param {number} epoch
+   * @param {Error} error
+   */
+  _refused(epoch, error) {
+    if (epoch !== this._epoch || this._state === "idle") return;
+    this._fail(error);
+    this._epoch++;
+    this._clearTimers();
+    this._closeAllSessions();
+    this._media.release();
+    this.peerId = null;
+    this._joined = false;
+    this._setState("idle", "signaling-refused");
+  }
   /** @param {any} msg a frame from the server */
   async _handleSignal(msg) {
     switch (msg && msg.t) {
@@ -1112,9 +1274,10 @@ var WebRTCCall = class {
         return;
     }
   }
-  /** @param {{peerId: string, peers?: unknown}} msg */
+  /** @param {{peerId: string, peers?: unknown, iceServers?: unknown}} msg */
   async _onJoined(msg) {
     this.peerId = msg.peerId;
+    this._useServerIceServers(serverIceServers(msg.iceServers));
     this._joined = true;
     this._reconnectAttempts = 0;
     this._signalEpoch++;
@@ -1133,6 +1296,37 @@ var WebRTCCall = class {
       this._emit("onNegotiationStart", id);
       await session.makeOffer();
     }
+  }
+  /**
+   * The server's STUN/TURN list (fresh on every join), kept up to date on a long call. An
+   * app's own iceServers option wins: then the server's list is not used.
+   * @param {RTCIceServer[] | null} servers
+   */
+  _useServerIceServers(servers) {
+    this._stopIceRefresh();
+    this._serverIceServers = servers;
+    if (servers === null || this.options.iceServers !== void 0) return;
+    const epoch = this._epoch;
+    this._iceRefresh = new IceServerRefresh(
+      this._signalUrl,
+      (fresh) => {
+        if (epoch !== this._epoch) return;
+        this._serverIceServers = fresh;
+        for (const s of this._sessions.values()) {
+          try {
+            s.pc.setConfiguration({ ...s.pc.getConfiguration(), iceServers: fresh });
+          } catch (err) {
+            console.warn("rtcroom: could not give a peer connection fresh ICE servers", err);
+          }
+        }
+      },
+      (error) => console.warn(`rtcroom: ${error.message}`)
+    );
+    this._iceRefresh.schedule(credentialsExpireAt(servers));
+  }
+  _stopIceRefresh() {
+    if (this._iceRefresh) this._iceRefresh.stop();
+    this._iceRefresh = null;
   }
   /** @param {string} message */
   _onServerError(message) {
@@ -1185,7 +1379,8 @@ var WebRTCCall = class {
     const existing = this._sessions.get(remoteId);
     if (existing) return existing;
     const settings = {
-      iceServers: this.options.iceServers ?? DEFAULT_ICE_SERVERS,
+      iceServers: this.options.iceServers ?? this._serverIceServers ?? DEFAULT_ICE_SERVERS,
+      iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
       iceGatheringTimeout: this.options.iceGatheringTimeout,
       localStream: this._media.stream
     };

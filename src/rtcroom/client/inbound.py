@@ -114,13 +114,14 @@ def parse(raw: str | bytes, own_id: str | None) -> ServerFrame:
 MAX_ICE_SERVERS: Final = 16
 
 
-def _ice_servers(value: Any) -> tuple[dict[str, Any], ...] | None:
-    """``joined.iceServers`` as RTCIceServer dicts, or None. A bad list is ignored (the peer
-    keeps its default servers) rather than failing the join: the field is an extension."""
+def ice_servers_from(value: Any) -> tuple[dict[str, Any], ...] | None:
+    """``joined.iceServers`` (or ``/ice-servers``' list) as RTCIceServer dicts, or None. A bad
+    list is ignored (the peer keeps its default servers) rather than failing the join: the field
+    is an extension."""
     if value is None:
         return None
     if not isinstance(value, list) or len(value) > MAX_ICE_SERVERS:
-        log.warning("ignored 'joined.iceServers': not a list of at most %d", MAX_ICE_SERVERS)
+        log.warning("ignored 'iceServers': not a list of at most %d", MAX_ICE_SERVERS)
         return None
     out = []
     for item in value:
@@ -133,7 +134,7 @@ def _ice_servers(value: Any) -> tuple[dict[str, Any], ...] | None:
             or not all(isinstance(u, str) and u.startswith(_ICE_SCHEMES) for u in url_list)
             or not all(x is None or isinstance(x, str) for x in extra)
         ):
-            log.warning("ignored 'joined.iceServers': an entry is not {urls, username, credential}")
+            log.warning("ignored 'iceServers': an entry is not {urls, username, credential}")
             return None
         out.append({"urls": url_list, "username": extra[0], "credential": extra[1]})
     return tuple(out)
@@ -153,7 +154,7 @@ def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
             )
         listed = [_check_id(p, "peers", t) for p in peers]
         unique = tuple(dict.fromkeys(p for p in listed if p != peer_id))
-        return Joined(peer_id, unique, _ice_servers(msg.get("iceServers")))
+        return Joined(peer_id, unique, ice_servers_from(msg.get("iceServers")))
     if t in ("peer-joined", "peer-left"):
         peer_id = _peer_id(msg, "peerId", t)
         if own_id is None:

@@ -43,6 +43,7 @@ from .events import (
     ReconnectingEvent,
     StateChangeEvent,
 )
+from .iceservers import IceServerRefresh
 from .mesh import PeerMesh
 from .refusals import NEVER_JOINED, final_close_error, redact
 from .session import PeerSession
@@ -89,6 +90,7 @@ class CallLifecycle:
         self._timeout_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._open_task: asyncio.Task[None] | None = None
+        self._ice_refresh: IceServerRefresh | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
@@ -237,6 +239,7 @@ class CallLifecycle:
             self._cancel(task)
         self._timeout_task = self._reconnect_task = self._open_task = None
         signaling, self._signaling = self._signaling, None
+        self._stop_ice_refresh()
         closing = self.mesh.leave()
         self._join_pending = False
         if error is not None:
@@ -357,14 +360,30 @@ class CallLifecycle:
         self._attempts = 0
         self._join_pending = False
         session = self.settings.session
+        self._stop_ice_refresh()
         if session.ice_servers is None and frame.ice_servers is not None:
-            # The app gave no ICE servers: the server's (fresh TURN credentials on every join).
+            # The app gave no ICE servers: the server's (fresh TURN credentials on every join,
+            # and again before they expire, for peers that come later).
             session = dataclasses.replace(session, ice_servers=frame.ice_servers)
+            self._ice_refresh = IceServerRefresh(
+                self.settings.signal_url, self.settings.token, self._fresh_ice_servers
+            )
+            self._ice_refresh.start(frame.ice_servers)
         self.mesh.join(frame.peer_id, session, self._tracks)
         for remote in frame.peers:
             self.mesh.create(remote, offerer=True)
         if self._joined is not None and not self._joined.done():
             self._joined.set_result(None)
+
+    def _fresh_ice_servers(self, servers: tuple[dict[str, Any], ...]) -> None:
+        """New peer connections use them (aiortc cannot reconfigure the existing ones)."""
+        if self.mesh.peer_id is not None:
+            self.mesh.settings = dataclasses.replace(self.mesh.settings, ice_servers=servers)
+
+    def _stop_ice_refresh(self) -> None:
+        if self._ice_refresh is not None:
+            self._ice_refresh.stop()
+            self._ice_refresh = None
 
     def _on_server_error(self, message: str) -> None:
         if not self._join_pending:
@@ -410,6 +429,7 @@ class CallLifecycle:
         (A resume extension would keep the mesh here and rejoin with the old id.)"""
         self._signaling = None
         self._join_pending = False
+        self._stop_ice_refresh()
         for closing in self.mesh.leave():
             self._spawn(closing)
         if self.settings.auto_reconnect:

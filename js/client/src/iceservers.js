@@ -9,6 +9,8 @@
 const REFRESH_MARGIN = 0.2; // refresh when 80 % of the lifetime is used up...
 const MIN_LEAD_MS = 1000; // ...and at least this long before the expiry
 const RETRY_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once past this
+const MAX_HURRIED = 3; // refreshes in a row that came too late: this device's clock is off
 
 /**
  * The server's list if it is a usable RTCIceServer[], else null (the field is an extension).
@@ -68,6 +70,7 @@ export class IceServerRefresh {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this._timer = null;
     this._stopped = false;
+    this._hurried = 0;
   }
 
   /**
@@ -78,8 +81,13 @@ export class IceServerRefresh {
     this._clear();
     if (this._stopped || expiresAt === null) return;
     const left = expiresAt * 1000 - Date.now();
-    const wait = Math.max(0, Math.min(left * (1 - REFRESH_MARGIN), left - MIN_LEAD_MS));
-    this._timer = setTimeout(() => this._refresh(expiresAt), wait);
+    this._hurried = left <= MIN_LEAD_MS ? this._hurried + 1 : 0;
+    if (this._hurried > MAX_HURRIED) {
+      this._warn(new Error('TURN credentials expire before they can be refreshed: check the clock'));
+      return;
+    }
+    const wait = Math.max(MIN_LEAD_MS, Math.min(left * (1 - REFRESH_MARGIN), left - MIN_LEAD_MS));
+    this._timer = setTimeout(() => this._refresh(expiresAt), Math.min(wait, MAX_TIMER_MS));
   }
 
   /** @param {number} expiresAt */

@@ -27,6 +27,8 @@ log = logging.getLogger("rtcroom.client")
 REFRESH_AT = 0.8
 """Refresh when this share of the credentials' lifetime is used up (at least 1 s before)."""
 RETRY_DELAY = 5.0
+MAX_HURRIED = 3
+"""Refreshes in a row that came too late (the clock is off): then stop, with a warning."""
 FETCH_TIMEOUT = 10.0
 
 
@@ -81,10 +83,15 @@ class IceServerRefresh:
 
     async def _run(self, expires_at: int) -> None:
         issued = time.time()
+        hurried = 0
         while True:
             left = expires_at - time.time()
+            hurried = hurried + 1 if left <= 1.0 else 0
+            if hurried > MAX_HURRIED:
+                log.warning("TURN credentials expire before they can be refreshed: check the clock")
+                return
             lifetime = max(expires_at - issued, 0.0)
-            await asyncio.sleep(max(0.0, min(left - lifetime * (1 - REFRESH_AT), left - 1.0)))
+            await asyncio.sleep(max(1.0, min(left - lifetime * (1 - REFRESH_AT), left - 1.0)))
             try:
                 body = await asyncio.to_thread(_fetch, self._url, self._token)
                 servers = ice_servers_from(

@@ -221,6 +221,8 @@ var LocalMedia = class {
 var REFRESH_MARGIN = 0.2;
 var MIN_LEAD_MS = 1e3;
 var RETRY_MS = 5e3;
+var MAX_TIMER_MS = 2 ** 31 - 1;
+var MAX_HURRIED = 3;
 function serverIceServers(value) {
   if (!Array.isArray(value)) return null;
   for (const item of value) {
@@ -267,6 +269,7 @@ var IceServerRefresh = class {
     this._warn = warn;
     this._timer = null;
     this._stopped = false;
+    this._hurried = 0;
   }
   /**
    * Plan the refresh for credentials that expire at `expiresAt` (unix seconds; null: never).
@@ -276,8 +279,13 @@ var IceServerRefresh = class {
     this._clear();
     if (this._stopped || expiresAt === null) return;
     const left = expiresAt * 1e3 - Date.now();
-    const wait = Math.max(0, Math.min(left * (1 - REFRESH_MARGIN), left - MIN_LEAD_MS));
-    this._timer = setTimeout(() => this._refresh(expiresAt), wait);
+    this._hurried = left <= MIN_LEAD_MS ? this._hurried + 1 : 0;
+    if (this._hurried > MAX_HURRIED) {
+      this._warn(new Error("TURN credentials expire before they can be refreshed: check the clock"));
+      return;
+    }
+    const wait = Math.max(MIN_LEAD_MS, Math.min(left * (1 - REFRESH_MARGIN), left - MIN_LEAD_MS));
+    this._timer = setTimeout(() => this._refresh(expiresAt), Math.min(wait, MAX_TIMER_MS));
   }
   /** @param {number} expiresAt */
   async _refresh(expiresAt) {

@@ -22,7 +22,7 @@ from rtcroom.client import (
     SignalingConnectionError,
     WebRTCCall,
 )
-from rtcroom.testing import free_port
+from rtcroom.testing import ServeProcess, free_port, this_rtcroom_env
 from tests.secure_support import SECRET, secure_server
 
 from .helpers import WAIT, Recorder
@@ -156,7 +156,8 @@ async def test_reconnect_failed_error_names_the_server_without_the_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     token = tokens.create(SECRET, room="*", identity="gina")
-    async with secure_server("uvicorn", auth=JoinTokens(SECRET)) as server:
+    env = {**this_rtcroom_env(), "RTCROOM_SECRET": SECRET}
+    async with ServeProcess(env=env) as server:
         call = WebRTCCall(
             "r",
             f"{server.url}?token={token}",
@@ -167,9 +168,9 @@ async def test_reconnect_failed_error_names_the_server_without_the_token(
         )
         await call.connect()
         waiting = asyncio.get_running_loop().create_task(call.wait_connected(timeout=WAIT))
-    # The server is gone: the one reconnect attempt fails, and the call ends.
-    with caplog.at_level(logging.DEBUG), pytest.raises(ReconnectFailedError) as caught:
-        await waiting
+        server.kill()  # gone at once: the one reconnect attempt is refused, and the call ends
+        with caplog.at_level(logging.DEBUG), pytest.raises(ReconnectFailedError) as caught:
+            await waiting
     assert "dropped and 1 reconnect attempts failed" in str(caught.value)
     assert token not in str(caught.value) and "token=REDACTED" in str(caught.value)
     assert token not in caplog.text

@@ -542,7 +542,7 @@ export class WebRTCCall {
     if (existing) return existing;
     const settings = {
       iceServers: this.options.iceServers ?? this._serverIceServers ?? DEFAULT_ICE_SERVERS,
-      iceTransportPolicy: this.options.iceTransportPolicy ?? 'all',
+      iceTransportPolicy: this.options.iceTransportPolicy,
       iceGatheringTimeout: this.options.iceGatheringTimeout,
       localStream: this._media.stream,
     };

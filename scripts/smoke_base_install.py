@@ -21,7 +21,7 @@ import websockets
 from rtcroom import MissingExtraError, __version__
 from rtcroom.testing import ServeProcess
 
-OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp")
+OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp", "prometheus_client", "rich")
 
 
 async def join(url: str, room: str) -> tuple[websockets.ClientConnection, dict[str, str]]:

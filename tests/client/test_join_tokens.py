@@ -140,6 +140,24 @@ async def test_a_peer_replaced_by_the_same_identity_ends_without_reconnecting() 
         await recorder.close()
 
 
+async def test_a_kicked_peer_ends_without_reconnecting() -> None:
+    """The host app's ``hub.kick`` (close 4000) is final: the client does not rejoin."""
+    async with secure_server("uvicorn") as server:
+        call = WebRTCCall("r", server.url, reconnect_base_delay=0.05, **LOCAL)
+        recorder = Recorder(call)
+        await call.connect()
+        assert await server.hub.kick(call.peer_id or "")
+        await recorder.until(lambda: call.state == CallState.IDLE)
+        [event] = recorder.of(ErrorEvent)
+        assert isinstance(event.error, SignalingClosedError)
+        assert event.error.code == 4000 and "kicked" in str(event.error)
+        await asyncio.sleep(0.5)  # well past the first reconnect delay
+        assert recorder.of(ReconnectingEvent) == []
+        assert await server.hub.get_rooms() == {}
+        await recorder.close()
+        await call.hangup()
+
+
 async def test_the_token_never_shows_in_a_connection_error_or_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

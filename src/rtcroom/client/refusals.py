@@ -31,6 +31,7 @@ AUTH_HINTS: Final[dict[int, str]] = {
 """Close codes of a refused socket (rtcroom.auth.AuthCloseCode), with what the user can do."""
 
 OTHER_FINAL: Final[dict[int, str]] = {
+    4000: "the server's app kicked this client out of the room",
     4409: "another client with the same identity joined the room and replaced this one",
     1008: "this client sent more frames than the server allows (its frame-rate limit)",
 }

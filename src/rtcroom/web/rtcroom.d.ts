@@ -85,8 +85,8 @@ export interface WebRTCClientCallbacks {
 /**
  * The server closed the signaling socket for a reason no reconnect can fix; the call went to
  * 'idle' without reconnecting. name 'AuthError': close codes 4401-4406 and 1011 (4404: the
- * token expired, get a new one); 'SignalingClosedError': 4409 (replaced by another client with
- * the same identity) and 1008 (too many frames).
+ * token expired, get a new one); 'SignalingClosedError': 4000 (kicked by the server's app),
+ * 4409 (replaced by another client with the same identity) and 1008 (too many frames).
  */
 export interface SignalingClosedError extends Error {
   name: 'AuthError' | 'SignalingClosedError';

@@ -9,7 +9,7 @@ import math
 import socket
 import sys
 
-from . import cli_security
+from . import cli_peers, cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
 
@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_security.add_serve_options(serve)
     serve.set_defaults(func=_serve)
     cli_security.add_token_command(sub)
+    cli_peers.add_commands(sub)
     return parser
 
 

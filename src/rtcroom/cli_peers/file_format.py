@@ -9,7 +9,9 @@ are binary messages. Per file and receiver:
 3. sender → ``{"type": "header", "name", "size", "sha256", "offset"}``, then binary chunks
    (at most :data:`CHUNK_SIZE` bytes) from ``offset`` to the end, then ``{"type": "end",
    "sha256"}``
-4. receiver → ``{"type": "done", "sha256", "ok", "reason"}`` once it checked the sha256.
+4. receiver → ``{"type": "done", "sha256", "ok", "reason"}`` once it checked the sha256
+5. sender → ``{"type": "bye", "sha256"}``: the verdict arrived, the receiver may leave (it
+   waits for this, or for the sender to leave, at most 5 s).
 
 An interrupted transfer leaves the receiver's ``.part`` file; the next offer of the same file
 (same sha256) is accepted at its length, so only the rest travels.

@@ -32,6 +32,22 @@ from .common import (
 )
 from .progress import rate_text, size_text
 
+BYE_TIMEOUT = 5.0
+
+
+def event_is_bye(event: object, peer: str) -> bool:
+    """The sender's bye, or the sender leaving."""
+    from ..client import DataChannelMessageEvent, PeerLeftEvent
+
+    if isinstance(event, PeerLeftEvent):
+        return event.peer_id == peer
+    return (
+        isinstance(event, DataChannelMessageEvent)
+        and event.peer_id == peer
+        and event.label == ff.LABEL
+        and ff.kind_of(event.data) == "bye"
+    )
+
 
 def add_command(sub: Any) -> None:
     p = sub.add_parser("recv", help="receive a file sent to a room (rtcroom send, demo page)")
@@ -142,6 +158,18 @@ async def recv(args: argparse.Namespace) -> int:
     def reply(peer: str, kind: str, **fields: Any) -> None:
         call.send_json_to(peer, ff.LABEL, ff.message(kind, **fields))
 
+    async def until_bye(peer: str) -> None:
+        """Stay until the sender read our verdict (its bye, or it left), at most BYE_TIMEOUT:
+        leaving at once could close the connection before "done" is delivered."""
+        deadline = time.monotonic() + BYE_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = await stream.next(timeout=left)
+            except TimeoutError:
+                return
+            if event_is_bye(event, peer):
+                return
+
     async def on_control(peer: str, data: Any) -> int | None:
         nonlocal current
         kind = ff.kind_of(data)
@@ -177,11 +205,11 @@ async def recv(args: argparse.Namespace) -> int:
                 target = await asyncio.to_thread(incoming.finish)
             except ff.FormatError as exc:
                 reply(peer, "done", sha256=incoming.digest, ok=False, reason=str(exc))
-                await call.drain(ff.LABEL, peer_id=peer, low=0, timeout=5)
+                await until_bye(peer)
                 print(f"✗ {incoming.name} from {peer}: {exc}", flush=True)
                 return EXIT_FAILED
             reply(peer, "done", sha256=incoming.digest, ok=True, reason="")
-            await call.drain(ff.LABEL, peer_id=peer, low=0, timeout=5)
+            await until_bye(peer)
             resumed = f", resumed at {size_text(incoming.offset)}" if incoming.offset else ""
             print(
                 f"✓ {target} ({size_text(incoming.size)}) from {peer}: sha256 verified, "
@@ -200,10 +228,10 @@ async def recv(args: argparse.Namespace) -> int:
               f"(saving to {out_dir})", flush=True)
         deadline = time.monotonic() + args.wait
         with progress:
-            async with call.events() as events:
+            async with call.events() as stream:
                 while current is not None or time.monotonic() < deadline:
                     try:
-                        event = await events.next(timeout=0.5)
+                        event = await stream.next(timeout=0.5)
                     except TimeoutError:
                         continue
                     if isinstance(event, DataChannelMessageEvent) and event.label == ff.LABEL:

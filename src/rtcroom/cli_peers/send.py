@@ -88,6 +88,13 @@ async def send(args: argparse.Namespace, size: int) -> int:
     return await _send(args, path, size, digest, progress)
 
 
+def outcome(peer: str, task: asyncio.Task[Outcome]) -> Outcome:
+    if task.cancelled():  # the peer left during the transfer
+        return Outcome(peer, False, True, "left before the end; run both again to resume "
+                       "where it stopped")
+    return task.result()
+
+
 async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, progress: Any) -> int:
     from ..client import (
         CallError,
@@ -142,6 +149,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         except TimeoutError:
             return Outcome(peer, False, True, "never confirmed the file", sent)
         seconds = time.monotonic() - t0
+        call.send_json_to(peer, ff.LABEL, ff.message("bye", sha256=digest))
         if ff.kind_of(done) == "done" and done.get("ok") is True:
             resumed = f", resumed at {size_text(offset)}" if offset else ""
             return Outcome(peer, True, True, f"received it intact (sha256 verified) in "
@@ -193,7 +201,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
                         for peer in call.remote_peer_ids
                         if wanted(peer)
                     ):
-                        if any(t.result().answered for t in tasks.values()):
+                        if any(outcome(p, t).answered for p, t in tasks.items()):
                             break
                     if time.monotonic() > deadline and not any(
                         not t.done() for t in tasks.values()
@@ -215,13 +223,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
                         task = tasks[event.peer_id]
                         if not task.done():
                             task.cancel()
-        outcomes = []
-        for peer, task in tasks.items():
-            if task.cancelled():
-                outcomes.append(Outcome(peer, False, True, "left before the end; run both "
-                                        "again to resume where it stopped"))
-            else:
-                outcomes.append(task.result())
+        outcomes = [outcome(peer, task) for peer, task in tasks.items()]
         if not tasks:
             who = f"peer {args.to}" if args.to else "no receiver"
             print(f"✗ {path.name}: {who} joined room {args.room!r} within {args.wait:g} s "

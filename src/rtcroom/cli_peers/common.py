@@ -68,6 +68,12 @@ def add_peer_options(parser: argparse.ArgumentParser) -> None:
         "machine)",
     )
     parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="library log lines on stderr (default warning; info shows each ICE step)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=30.0,

@@ -157,3 +157,33 @@ async def test_bad_input_is_a_clear_error(server: ServeProcess, tmp_path: Path) 
     )
     assert unreachable.status == 1
     assert "cannot join through ws://127.0.0.1:1" in unreachable.err, unreachable
+
+
+async def test_ctrl_c_mid_transfer_exits_130_on_either_side(
+    server: ServeProcess, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "movie.bin", tmp_path / "out"
+    random_file(source, 60 * 2**20)
+    common = ("--room", "ctrl-c", "--url", server.url, *LOCAL_ICE, "--wait", "30")
+    for interrupted in ("recv", "send"):
+        recv = await Command.start("recv", "--out", str(out), *common)
+        await recv.wait_for_output("waiting for a file")
+        send = await Command.start("send", str(source), *common)
+        part = await until_part_file_reaches(out, (part_size(out) or 0) + 4 * 2**20)
+        (recv if interrupted == "recv" else send).signal()  # Ctrl-C
+        stopped, other = (
+            (await recv.finish(30), await send.finish(60))
+            if interrupted == "recv"
+            else (await send.finish(30), await recv.finish(60))
+        )
+        assert stopped.status == 130, stopped
+        assert "run both again to resume" in stopped.out, stopped
+        assert other.status == 1, other
+        assert "Traceback" not in stopped.err + other.err, f"{stopped}\n{other}"
+        assert part.exists()  # kept for the next run
+    assert not (out / "movie.bin").exists()
+
+
+def part_size(out: Path) -> int | None:
+    parts = list(out.glob("*.part"))
+    return parts[0].stat().st_size if parts else None

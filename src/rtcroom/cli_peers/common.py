@@ -105,18 +105,18 @@ def call_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def require_extras(*extras: str) -> None:
-    """Raise CommandError with the pip line if an extra this command needs is missing."""
+def require_extras(command: str, *extras: str) -> None:
+    """Raise CommandError with the pip line if an extra ``rtcroom command`` needs is missing."""
     from .._extras import MissingExtraError, require
 
     modules = {
         "client": ("aiortc", "numpy"),
-        "media": ("av",),
+        "media": ("aiortc", "av", "numpy"),  # [media] includes [client]
         "cli": ("rich",),
     }
     try:
         for extra in extras:
-            require(extra, "this rtcroom command", *modules[extra])
+            require(extra, f"rtcroom {command}", *modules[extra])
     except MissingExtraError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
 

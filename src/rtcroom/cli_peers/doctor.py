@@ -231,7 +231,7 @@ async def check_turn(uri: str, user: str | None, password: str | None, timeout: 
 
 
 async def doctor(args: argparse.Namespace) -> int:
-    require_extras("client")
+    require_extras("doctor", "client")
     if bool(args.turn_user) != bool(args.turn_password):
         raise CommandError("--turn-user and --turn-password go together", EXIT_USAGE)
     from .. import ice

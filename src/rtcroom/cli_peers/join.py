@@ -64,10 +64,9 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | Non
 
 
 async def join(args: argparse.Namespace) -> int:
-    require_extras("client", "cli")
+    require_extras("join", "media" if args.video else "client", "cli")
     media: Any = False
     if args.video == "pattern":
-        require_extras("media")
         from ..media import TestPatternSource
 
         media = TestPatternSource(video={"width": 640, "height": 360, "fps": 15}, audio=False)

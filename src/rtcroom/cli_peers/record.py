@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def record(args: argparse.Namespace) -> int:
-    require_extras("client", "media", "cli")
+    require_extras("record", "media", "cli")
     out_dir: Path = args.out
     from rich.console import Console
     from rich.live import Live

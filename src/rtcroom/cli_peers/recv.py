@@ -135,7 +135,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def recv(args: argparse.Namespace) -> int:
-    require_extras("client", "cli")
+    require_extras("recv", "client", "cli")
     out_dir: Path = args.out
     from ..client import (
         CallError,

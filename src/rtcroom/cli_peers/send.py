@@ -78,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def send(args: argparse.Namespace, size: int) -> int:
-    require_extras("client", "cli")
+    require_extras("send", "client", "cli")
     from .progress import transfer_progress
 
     path: Path = args.file

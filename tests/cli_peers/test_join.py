@@ -110,3 +110,29 @@ async def test_join_chats_with_the_demo_page(terminal: list[Terminal]) -> None:
         term.press("C-c")
         await term.shows("[exit status 0]")
         await page.close()
+
+
+@pytest.mark.timeout(90)
+async def test_join_with_a_test_pattern_video(terminal: list[Terminal]) -> None:
+    from rtcroom.client import WebRTCCall
+    from rtcroom.media import read_frame_number
+
+    async with ServeProcess() as server:
+        term = Terminal([sys.executable, "-m", "rtcroom.cli", "join", "pattern", "--video",
+                         "pattern", "--url", server.url, *LOCAL_ICE])
+        terminal.append(term)
+        await term.shows("joined 'pattern' as peer ")
+        async with WebRTCCall("pattern", server.url, data_channels=["chat"], ice_servers=[],
+                              ice_host_addresses=["127.0.0.1"]) as watcher:
+            await watcher.wait_connected(timeout=30)
+            [peer] = watcher.remote_peer_ids
+            frames = watcher.remote_video(peer)
+            first = await frames.next(timeout=30)
+            later = await frames.next(timeout=10)
+            assert (first.width, first.height) == (640, 360)
+            assert read_frame_number(later.frame) > read_frame_number(first.frame)
+            watcher.send_json("chat", "nice colour bars")
+            await term.shows(": nice colour bars")
+        await term.shows(" left")
+        term.type("/quit")
+        await term.shows("[exit status 0]")

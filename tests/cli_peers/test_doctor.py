@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from rtcroom.testing import ServeProcess, free_port
+from rtcroom.testing import ServeProcess, free_port, this_rtcroom_env
 
 from ..coturn import Coturn, coturn
 from .cli import rtcroom
@@ -63,3 +65,23 @@ async def test_an_unreachable_server_and_silent_turn_say_what_to_do() -> None:
     assert "✗ WebSocket join" in done.out, done
     assert "no answer within 2 s" in done.out, done
     assert "Traceback" not in done.err, done
+
+
+async def test_a_server_that_wants_tokens(tmp_path: Path) -> None:
+    secret = "s" * 48
+    env = {**this_rtcroom_env(), "RTCROOM_SECRET": secret}
+    minted = subprocess.run(
+        [sys.executable, "-m", "rtcroom.cli", "token", "create", "--room", "rtcroom-doctor-*",
+         "--identity", "doctor"],
+        capture_output=True, text=True, env=env, timeout=30, check=True,
+    )
+    token = minted.stdout.strip()
+    async with ServeProcess(env=env) as server:
+        refused = await rtcroom("doctor", "--url", server.url, *HOST, "--no-ice-servers")
+        accepted = await rtcroom("doctor", "--url", server.url, *HOST, "--no-ice-servers",
+                                 "--token", token)
+    assert refused.status == 1, refused
+    assert "pass --token or set RTCROOM_TOKEN" in refused.out, refused
+    assert accepted.status == 0, accepted
+    assert f"✓ WebSocket join {server.url}: joined rtcroom-doctor-" in accepted.out, accepted
+    assert token not in accepted.out + accepted.err  # never printed

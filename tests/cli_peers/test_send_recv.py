@@ -130,10 +130,9 @@ async def test_send_to_one_peer_only(server: ServeProcess, tmp_path: Path) -> No
     other = await Command.start("recv", "--out", str(tmp_path / "other"), *common)
     await chosen.wait_for_output("waiting for a file")
     await other.wait_for_output("waiting for a file")
-    peer = re.search(r" as (\S+);", "".join(chosen.out))
+    peer = re.search(r" as peer (\d+);", "".join(chosen.out))  # as the demo page shows it
     assert peer
-    number = peer.group(1).rsplit("-", 1)[1]  # peer-<ms>-<n>: the demo page shows "peer <n>"
-    sent = await rtcroom("send", str(source), "--to", number, *common)
+    sent = await rtcroom("send", str(source), "--to", peer.group(1), *common)
     assert sent.status == 0, sent
     assert (await chosen.finish(20)).status == 0
     other.signal()  # Ctrl-C while nothing is arriving: a clean exit

@@ -105,12 +105,12 @@ async def record(args: argparse.Namespace) -> int:
             rec.pending.cancel()
         if handle is None:
             return
+        seconds = time.monotonic() - rec.started  # before stop(), which flushes the encoder
         try:
             path = await handle.stop()
         except Exception as exc:  # a failed encoder must not lose the other files
             console.print(f"✗ {short(rec.peer)}: recording failed: {exc}")
             return
-        seconds = time.monotonic() - rec.started
         line = f"✓ {path} ({seconds:.1f} s, {handle.mime_type}; {why})"
         saved.append(str(path))
         print(line, flush=True)
@@ -146,7 +146,7 @@ async def record(args: argparse.Namespace) -> int:
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"recording room {args.room!r} as {call.peer_id} into {out_dir} "
+        print(f"recording room {args.room!r} as {short(call.peer_id or '')} into {out_dir} "
               "(Ctrl-C stops and closes the files)", flush=True)
         for peer in call.remote_peer_ids:
             peers.setdefault(peer, PeerRecording(peer))

@@ -33,6 +33,8 @@ from .common import (
 from .progress import rate_text, size_text
 
 BYE_TIMEOUT = 5.0
+STALL_TIMEOUT = 60.0
+"""A sender that stays in the room but sends nothing for this long has stalled."""
 
 
 def event_is_bye(event: object, peer: str) -> bool:
@@ -97,7 +99,8 @@ class Incoming:
         self.file.truncate(self.offset)
 
     def write(self, data: bytes) -> None:
-        assert self.file is not None
+        if self.file is None:
+            raise ff.FormatError("file bytes before the header")
         if self.offset + self.received + len(data) > self.size:
             raise ff.FormatError("more bytes than announced")
         self.file.write(data)
@@ -206,13 +209,13 @@ async def recv(args: argparse.Namespace) -> int:
             except ff.FormatError as exc:
                 reply(peer, "done", sha256=incoming.digest, ok=False, reason=str(exc))
                 await until_bye(peer)
-                print(f"✗ {incoming.name} from {peer}: {exc}", flush=True)
+                print(f"✗ {incoming.name} from {short(peer)}: {exc}", flush=True)
                 return EXIT_FAILED
             reply(peer, "done", sha256=incoming.digest, ok=True, reason="")
             await until_bye(peer)
             resumed = f", resumed at {size_text(incoming.offset)}" if incoming.offset else ""
             print(
-                f"✓ {target} ({size_text(incoming.size)}) from {peer}: sha256 verified, "
+                f"✓ {target} ({size_text(incoming.size)}) from {short(peer)}: sha256 verified, "
                 f"{seconds:.1f} s, {rate_text(incoming.received, seconds)}{resumed}",
                 flush=True,
             )
@@ -224,16 +227,24 @@ async def recv(args: argparse.Namespace) -> int:
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"in room {args.room!r} as {call.peer_id}; waiting for a file "
+        print(f"in room {args.room!r} as {short(call.peer_id or '')}; waiting for a file "
               f"(saving to {out_dir})", flush=True)
         deadline = time.monotonic() + args.wait
         with progress:
             async with call.events() as stream:
+                last_event = time.monotonic()
                 while current is not None or time.monotonic() < deadline:
                     try:
                         event = await stream.next(timeout=0.5)
                     except TimeoutError:
+                        if current is not None and time.monotonic() - last_event > STALL_TIMEOUT:
+                            current.close()
+                            print(f"✗ {current.name}: nothing from {short(current.peer)} for "
+                                  f"{STALL_TIMEOUT:g} s; kept {current.part.name}: run both "
+                                  "again to resume", flush=True)
+                            return EXIT_FAILED
                         continue
+                    last_event = time.monotonic()
                     if isinstance(event, DataChannelMessageEvent) and event.label == ff.LABEL:
                         if isinstance(event.raw, bytes):
                             if current is not None and current.peer == event.peer_id:
@@ -246,7 +257,7 @@ async def recv(args: argparse.Namespace) -> int:
                     elif isinstance(event, PeerLeftEvent) and current is not None:
                         if event.peer_id == current.peer:
                             current.close()
-                            print(f"✗ {current.name}: {event.peer_id} left at "
+                            print(f"✗ {current.name}: {short(event.peer_id)} left at "
                                   f"{size_text(current.have)} of {size_text(current.size)}; "
                                   f"kept {current.part.name}: run both again to resume",
                                   flush=True)

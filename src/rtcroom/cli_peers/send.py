@@ -37,6 +37,9 @@ ANSWER_TIMEOUT = 15.0
 DRAIN_TIMEOUT = 60.0
 """A receiver that reads nothing for this long is stuck."""
 DONE_TIMEOUT = 60.0
+HIGH_WATER, LOW_WATER = 4 << 20, 1 << 20
+"""Send until this much is queued, then wait until it is down to LOW_WATER: one wake-up per
+3 MiB instead of one per chunk, and the queue never runs dry."""
 
 
 def add_command(sub: Any) -> None:
@@ -141,8 +144,9 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
                     return Outcome(peer, False, True, f"channel closed after {offset + sent} "
                                    "bytes; run both again to resume", sent)
                 sent += len(chunk)
-                await call.drain(ff.LABEL, peer_id=peer, timeout=DRAIN_TIMEOUT)
                 progress.update(task, advance=len(chunk))
+                if call.buffered_amount(ff.LABEL, peer) > HIGH_WATER:
+                    await call.drain(ff.LABEL, peer_id=peer, low=LOW_WATER, timeout=DRAIN_TIMEOUT)
         call.send_json_to(peer, ff.LABEL, ff.message("end", sha256=digest))
         try:
             done = await asyncio.wait_for(inbox.get(), DONE_TIMEOUT)
@@ -175,7 +179,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         for o in outcomes:
             if o.answered or not answered:
                 mark = "✓" if o.ok else "✗"
-                print(f"{mark} {path.name} → {o.peer}: {o.text}", flush=True)
+                print(f"{mark} {path.name} → {short(o.peer)}: {o.text}", flush=True)
         if not answered:
             return EXIT_FAILED
         return EXIT_OK if all(o.ok for o in answered) else EXIT_FAILED
@@ -185,7 +189,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"in room {args.room!r} as {call.peer_id}; offering {path.name} "
+        print(f"in room {args.room!r} as {short(call.peer_id or '')}; offering {path.name} "
               f"({size_text(size)}, sha256 {digest[:16]}…)", flush=True)
         deadline = time.monotonic() + args.wait
         with progress:

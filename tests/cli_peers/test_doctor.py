@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from rtcroom import tokens
 from rtcroom.testing import ServeProcess, free_port, this_rtcroom_env
 
 from ..coturn import Coturn, coturn
@@ -67,15 +66,10 @@ async def test_an_unreachable_server_and_silent_turn_say_what_to_do() -> None:
     assert "Traceback" not in done.err, done
 
 
-async def test_a_server_that_wants_tokens(tmp_path: Path) -> None:
+async def test_a_server_that_wants_tokens() -> None:
     secret = "s" * 48
     env = {**this_rtcroom_env(), "RTCROOM_SECRET": secret}
-    minted = subprocess.run(
-        [sys.executable, "-m", "rtcroom.cli", "token", "create", "--room", "rtcroom-doctor-*",
-         "--identity", "doctor"],
-        capture_output=True, text=True, env=env, timeout=30, check=True,
-    )
-    token = minted.stdout.strip()
+    token = tokens.create(secret, room="rtcroom-doctor-*", identity="doctor")
     async with ServeProcess(env=env) as server:
         refused = await rtcroom("doctor", "--url", server.url, *HOST, "--no-ice-servers")
         accepted = await rtcroom("doctor", "--url", server.url, *HOST, "--no-ice-servers",

@@ -229,7 +229,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
                             task.cancel()
         outcomes = [outcome(peer, task) for peer, task in tasks.items()]
         if not tasks:
-            who = f"peer {args.to}" if args.to else "no receiver"
+            who = f"peer {args.to!r} never" if args.to else "no receiver"
             print(f"✗ {path.name}: {who} joined room {args.room!r} within {args.wait:g} s "
                   "(start rtcroom recv there)", flush=True)
             return EXIT_FAILED

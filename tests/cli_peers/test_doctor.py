@@ -75,7 +75,8 @@ async def test_a_server_that_wants_tokens() -> None:
         accepted = await rtcroom("doctor", "--url", server.url, *HOST, "--no-ice-servers",
                                  "--token", token)
     assert refused.status == 1, refused
-    assert "pass --token or set RTCROOM_TOKEN" in refused.out, refused
+    assert f"✗ WebSocket join {server.url}: refused: Join token missing" in refused.out, refused
+    assert "→ pass a valid --token (or set RTCROOM_TOKEN)" in refused.out, refused
     assert accepted.status == 0, accepted
     assert f"✓ WebSocket join {server.url}: joined rtcroom-doctor-" in accepted.out, accepted
     assert token not in accepted.out + accepted.err  # never printed

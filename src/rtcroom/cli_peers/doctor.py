@@ -103,6 +103,15 @@ async def check_join(url: str, token: str | None, timeout: float) -> tuple[Check
         return Check(False, name, f"no answer within {timeout:g} s",
                      "a proxy may not forward WebSocket upgrades (check Upgrade/Connection "
                      "headers), or the path is wrong"), []
+    except websockets.ConnectionClosed as exc:
+        close = exc.rcvd
+        code, reason = (close.code, close.reason) if close else (None, "")
+        if code is not None and 4401 <= code <= 4406:  # rtcroom's join-token refusals
+            advice = ("pass a valid --token (or set RTCROOM_TOKEN) for a room matching "
+                      "rtcroom-doctor-*" if code != 4404 else "the token expired: mint a new one")
+            return Check(False, name, f"refused: {reason} ({code})", advice), []
+        return Check(False, name, f"closed by the server: {reason or 'no reason'} ({code})",
+                     "see the server's log"), []
     except websockets.InvalidStatus as exc:
         status = exc.response.status_code
         advice = ("the server wants a join token: pass --token or set RTCROOM_TOKEN"

@@ -1,6 +1,6 @@
 """Browser client load benchmark: how long a page takes to import ``/rtcroom.js``.
 
-    unshare -n sh -c 'ip link set lo up; PYTHONPATH=src python bench/client_load_bench.py'
+    unshare -n sh -c 'ip link set lo up; .venv/bin/python bench/client_load_bench.py'
 
 Each sample is a fresh Chromium context (an empty cache, as on a first visit) opening a page
 whose module script awaits ``import('/rtcroom.js')``; the time is the page's own clock from
@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import shutil
 import statistics
-import sys
-from pathlib import Path
 
 from playwright.async_api import async_playwright
 from starlette.applications import Starlette
@@ -23,13 +21,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.harness import FLAGS  # noqa: E402
-from tests.support import run_uvicorn  # noqa: E402
-
-from rtcroom.asgi import browser_client  # noqa: E402
+from rtcroom.asgi import browser_client
+from rtcroom.testing import run_uvicorn
+from rtcroom.testing.browser import CHROMIUM_FLAGS
 
 PAGE = """<!doctype html><title>load</title><script type="module">
 await import('/rtcroom.js');
@@ -50,7 +44,9 @@ async def measure(samples: int, latency_ms: float, client_route: str) -> list[fl
         raise SystemExit("chromium is not installed (apt-get install chromium)")
     times: list[float] = []
     async with run_uvicorn(load_app(client_route)) as port, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
+        browser = await pw.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
         try:
             for _ in range(samples):
                 context = await browser.new_context()

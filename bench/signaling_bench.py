@@ -25,23 +25,14 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
 import orjson
 
+from rtcroom.loadtest import blast, join, join_pairs, round_trips
 from rtcroom.testing import ServeProcess, cpu_seconds, free_port, rss_bytes
-
-# A realistic trickled candidate as Chromium sends it (~230 bytes on the wire).
-CANDIDATE = {
-    "candidate": "candidate:842163049 1 udp 1677729535 203.0.113.7 56143 typ srflx raddr "
-    "192.168.1.20 rport 56143 generation 0 ufrag EEtu network-cost 999",
-    "sdpMid": "0",
-    "sdpMLineIndex": 0,
-    "usernameFragment": "EEtu",
-}
 
 SETUPS = {
     "uvicorn": "rtcroom serve (Starlette app, uvicorn, websockets-sansio, uvloop), memory",
@@ -109,70 +100,6 @@ async def servers(setup: str, redis: Redis | None) -> AsyncIterator[list[ServePr
     finally:
         for p in procs:
             p.close()
-
-
-Pair = tuple[aiohttp.ClientWebSocketResponse, aiohttp.ClientWebSocketResponse, str, str]
-"""(sender socket, receiver socket, sender id, receiver id)"""
-
-
-async def join(ws: aiohttp.ClientWebSocketResponse, room: str) -> str:
-    await ws.send_str(orjson.dumps({"t": "join", "roomId": room}).decode())
-    msg = orjson.loads(await ws.receive_str())
-    assert msg["t"] == "joined", msg
-    peer_id: str = msg["peerId"]
-    return peer_id
-
-
-async def join_pairs(
-    http: aiohttp.ClientSession, tx_url: str, rx_url: str, rooms: int
-) -> tuple[list[Pair], float]:
-    """Receivers join ``rooms`` rooms at once, then senders; returns the pairs and joins/s."""
-    tag = uuid.uuid4().hex[:8]
-    rx = [await http.ws_connect(rx_url, max_msg_size=0) for _ in range(rooms)]
-    tx = [await http.ws_connect(tx_url, max_msg_size=0) for _ in range(rooms)]
-    start = time.perf_counter()
-    rx_ids = await asyncio.gather(*(join(ws, f"{tag}-{i}") for i, ws in enumerate(rx)))
-    tx_ids = await asyncio.gather(*(join(ws, f"{tag}-{i}") for i, ws in enumerate(tx)))
-    joins_per_s = 2 * rooms / (time.perf_counter() - start)
-    await asyncio.gather(*(ws.receive_str() for ws in rx))  # peer-joined
-    return list(zip(tx, rx, tx_ids, rx_ids, strict=True)), joins_per_s
-
-
-async def blast(pairs: list[Pair], per_pair: int) -> float:
-    """Every sender relays ``per_pair`` candidates to its partner at full speed; seconds."""
-    start = time.perf_counter()
-
-    async def send(ws: aiohttp.ClientWebSocketResponse, to: str) -> None:
-        frame = orjson.dumps({"t": "ice", "to": to, "candidate": CANDIDATE}).decode()
-        for i in range(per_pair):
-            await ws.send_str(frame)
-            if i % 64 == 63:
-                await asyncio.sleep(0)
-
-    async def receive(ws: aiohttp.ClientWebSocketResponse) -> None:
-        for _ in range(per_pair):
-            await ws.receive_str()
-
-    await asyncio.gather(
-        *(send(tx, to) for tx, _, _, to in pairs), *(receive(rx) for _, rx, _, _ in pairs)
-    )
-    return time.perf_counter() - start
-
-
-async def round_trips(pair: Pair, count: int) -> list[float]:
-    """Relays one at a time, there and back: the latency a negotiation sees."""
-    a, b, a_id, b_id = pair
-    to_b = orjson.dumps({"t": "ice", "to": b_id, "candidate": CANDIDATE}).decode()
-    to_a = orjson.dumps({"t": "ice", "to": a_id, "candidate": CANDIDATE}).decode()
-    out = []
-    for _ in range(count):
-        start = time.perf_counter()
-        await a.send_str(to_b)
-        await b.receive_str()
-        await b.send_str(to_a)
-        await a.receive_str()
-        out.append(time.perf_counter() - start)
-    return sorted(out)
 
 
 async def one_round(setup: str, redis: Redis | None, args: argparse.Namespace) -> dict[str, float]:

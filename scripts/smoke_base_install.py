@@ -21,7 +21,7 @@ import websockets
 from rtcroom import MissingExtraError, __version__
 from rtcroom.testing import ServeProcess
 
-OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp")
+OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp", "prometheus_client", "rich")
 
 
 async def join(url: str, room: str) -> tuple[websockets.ClientConnection, dict[str, str]]:
@@ -63,10 +63,7 @@ def main() -> None:
         assert "pip install 'rtcroom[client]'" in str(exc), exc
     else:
         raise AssertionError("rtcroom.client imported without aiortc")
-    print(
-        f"base install ok: rtcroom {__version__} serves rooms without "
-        f"{', '.join(OPTIONAL)}"
-    )
+    print(f"base install ok: rtcroom {__version__} serves rooms without {', '.join(OPTIONAL)}")
 
 
 if __name__ == "__main__":

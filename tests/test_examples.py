@@ -39,6 +39,7 @@ def example_files() -> list[Path]:
         and p.suffix in (".py", ".html")
         and p.name != "__init__.py"
         and "__pycache__" not in p.parts
+        and not {"node_modules", "dist"} & set(p.parts)  # npm installs and builds (React)
     )
 
 

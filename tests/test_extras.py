@@ -10,11 +10,13 @@ import subprocess
 import sys
 import textwrap
 
+import httpx
+
 from rtcroom.testing import ServeProcess, this_rtcroom_env
 
 from .support import SignalClient
 
-OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp")
+OPTIONAL = ("aiortc", "aioice", "numpy", "av", "redis", "aiohttp", "prometheus_client", "rich")
 
 # A meta-path finder that makes the optional dependencies look uninstalled.
 BLOCK_OPTIONAL = textwrap.dedent(
@@ -84,6 +86,8 @@ def test_a_part_whose_extra_is_missing_names_the_pip_install() -> None:
         ("rtcroom.media", "media", "aiortc"),
         ("rtcroom.backends.redis", "redis", "redis"),
         ("rtcroom.aiohttp", "aiohttp", "aiohttp"),
+        ("rtcroom.loadtest", "aiohttp", "aiohttp"),
+        ("rtcroom.aiohttp_ops", "aiohttp", "aiohttp"),
     ):
         done = python(
             BLOCK_OPTIONAL
@@ -124,3 +128,26 @@ def test_redis_backend_is_imported_on_first_use() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'rtcroom[redis]'" in done.stdout, done.stdout
+
+
+async def test_metrics_without_the_extra_say_which_one_to_install() -> None:
+    """``serve --metrics`` says at start that /metrics needs rtcroom[metrics]; /metrics then
+    answers 404 with the same line; signaling works as ever."""
+    launcher = [
+        sys.executable,
+        "-c",
+        BLOCK_OPTIONAL + "from rtcroom.cli import main\nsys.exit(main(sys.argv[1:]))",
+    ]
+    async with ServeProcess("--metrics", launcher=launcher, log_level="info") as server:
+        install = "pip install 'rtcroom[metrics]'"
+        assert (
+            f"--metrics: metrics need prometheus-client, which is not installed; run: {install}"
+            in (server.output())
+        )
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(f"{server.http_url}/metrics")
+        assert answer.status_code == 404
+        assert install in answer.text
+        a = await SignalClient.connect(server.url)
+        assert (await a.join("no-metrics"))["t"] == "joined"
+        await a.close()

@@ -1,10 +1,12 @@
 // Bundles the browser client's modules (js/client/src) into the one file Python ships and serves,
 // src/rtcroom/web/rtcroom.js: an ES module with no imports, so a page loads it in one request.
-// Not minified, so users can read what they run. The output depends only on the sources and
-// the esbuild version pinned in package-lock.json, so CI rebuilds it and compares.
+// Minified, with a source map (rtcroom.js.map, sources included) so browser dev tools show the
+// readable modules; the repository keeps one copy of the code, the sources. The output depends
+// only on the sources and the esbuild version pinned in package-lock.json, so CI rebuilds it and
+// compares.
 //
-//   node build.js           write src/rtcroom/web/rtcroom.js
-//   node build.js --check   exit 1 if the committed file differs from a fresh build
+//   node build.js           write src/rtcroom/web/rtcroom.js and rtcroom.js.map
+//   node build.js --check   exit 1 if the committed files differ from a fresh build
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,29 +33,39 @@ const result = await esbuild.build({
   target: 'es2022',
   charset: 'utf8',
   legalComments: 'inline',
+  minify: true,
+  sourcemap: 'linked',
+  sourcesContent: true,
   banner: { js: banner },
   write: false,
   outfile,
   logLevel: 'warning',
 });
-const built = result.outputFiles[0].contents;
-const target = path.join(root, outfile);
+// The map first, then the bundle (esbuild's order), each compared or written on its own.
+const outputs = result.outputFiles.map((file) => ({
+  name: path.relative(root, file.path),
+  path: file.path,
+  contents: Buffer.from(file.contents),
+}));
 
 if (process.argv.includes('--check')) {
-  let committed;
-  try {
-    committed = readFileSync(target);
-  } catch {
-    committed = Buffer.alloc(0);
-  }
-  if (!Buffer.from(built).equals(committed)) {
+  const stale = outputs.filter((file) => {
+    try {
+      return !file.contents.equals(readFileSync(file.path));
+    } catch {
+      return true;
+    }
+  });
+  if (stale.length) {
     console.error(
-      `${outfile} is not what ${path.dirname(entry)} builds to: run \`npm run build\` in js/tooling and commit it`,
+      `${stale.map((f) => f.name).join(' and ')} not what ${path.dirname(entry)} builds to: run \`npm run build\` in js/tooling and commit`,
     );
     process.exit(1);
   }
-  console.log(`${outfile} matches a fresh build of ${path.dirname(entry)}`);
+  console.log(`${outputs.map((f) => f.name).join(' and ')} match a fresh build of ${path.dirname(entry)}`);
 } else {
-  writeFileSync(target, built);
-  console.log(`wrote ${outfile} (${built.length} bytes)`);
+  for (const file of outputs) {
+    writeFileSync(file.path, file.contents);
+    console.log(`wrote ${file.name} (${file.contents.length} bytes)`);
+  }
 }

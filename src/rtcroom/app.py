@@ -9,18 +9,21 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from . import admin, logs
 from .asgi import SignalingEndpoint, WebFileApp, webrtc
 from .auth import Auth
 from .backends.base import Backend, BackendUnavailable
 from .gate import ICE_SERVERS_SUFFIX
 from .hub import DEFAULT_MAX_PEERS, DuplicateIdentity
 from .limits import Limits
+from .metrics import metrics_endpoint
 from .turn import IceServers
 from .webfiles import web_asset, web_asset_names
+from .webhooks import Webhooks
 
 DEFAULT_PATH = "/api/call/signal"
 
@@ -29,11 +32,13 @@ __all__ = ["DEFAULT_PATH", "create_app", "reserved_paths", "web_asset"]
 log = logging.getLogger("rtcroom.app")
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+ADMIN_PATH = admin.DEFAULT_PREFIX
 
 
 def reserved_paths() -> set[str]:
     """Paths the standalone server answers itself, so the signaling path cannot be one."""
-    return {HEALTH_PATH, "/"} | {f"/{name}" for name in web_asset_names()}
+    return {HEALTH_PATH, METRICS_PATH, ADMIN_PATH, "/"} | {f"/{n}" for n in web_asset_names()}
 
 
 def _asset_route(url: str, name: str) -> Route:
@@ -50,8 +55,17 @@ def create_app(
     limits: Limits | None = None,
     ice_servers: IceServers | None = None,
     on_duplicate_identity: DuplicateIdentity = "allow",
+    admin_secret: str | None = None,
+    metrics: bool = False,
+    webhooks: Webhooks | None = None,
+    log_events: bool = False,
 ) -> Starlette:
-    """``rtcroom serve`` as an app: mount it, or hand it to any ASGI server."""
+    """``rtcroom serve`` as an app: mount it, or hand it to any ASGI server.
+
+    The admin API is at ``/admin`` (``admin_secret``, else loopback clients only); ``metrics``
+    adds ``GET /metrics``; ``webhooks`` sends the hub's events; ``log_events`` logs each join
+    and leave to ``rtcroom.events``.
+    """
     endpoint: SignalingEndpoint = webrtc(
         max_peers=max_peers,
         backend=backend,
@@ -86,8 +100,15 @@ def create_app(
         Route(path, endpoint, methods=["GET"]),  # a plain GET learns it needs a WebSocket
         Route(path.rstrip("/") + ICE_SERVERS_SUFFIX, endpoint.ice_servers, methods=["GET", "HEAD"]),
         Route(HEALTH_PATH, health),
+        Mount(ADMIN_PATH, admin.admin_api(endpoint.hub, admin_secret)),
         _asset_route("/", "index.html"),
     ]
+    if metrics:
+        routes.append(Route(METRICS_PATH, metrics_endpoint(endpoint.hub, webhooks)))
+    if webhooks is not None:
+        webhooks.attach(endpoint.hub)
+    if log_events:
+        logs.log_events(endpoint.hub)
     for name in web_asset_names():
         if name != "index.html":
             routes.append(_asset_route(f"/{name}", name))

@@ -9,7 +9,7 @@ import math
 import socket
 import sys
 
-from . import cli_peers, cli_security
+from . import cli_ops, cli_peers, cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
 
@@ -75,6 +75,7 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from ._serving import QuietServer
 
@@ -98,6 +99,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"rtcroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        ops = cli_ops.app_options(args)
+    except ValueError as exc:
+        print(f"rtcroom: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         sock = _listen(args.host, args.port)
     except OSError as exc:
         print(f"rtcroom: {_cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
@@ -110,8 +116,14 @@ def _serve(args: argparse.Namespace) -> int:
         f"(signaling at ws://{shown_host}:{port}{args.path}, max {args.max_peers} peers "
         f"per room, {where})\n{security.banner()}"
     )
+    if cli_ops.banner(args, ops):
+        announcement += "\n" + cli_ops.banner(args, ops)
     app = create_app(
-        max_peers=args.max_peers, path=args.path, backend=backend, **security.app_options()
+        max_peers=args.max_peers,
+        path=args.path,
+        backend=backend,
+        **security.app_options(),
+        **ops,
     )
     config = uvicorn.Config(
         app,
@@ -123,6 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
         # its lines (those, and its own start and stop chatter) show only at debug.
         log_level="warning" if args.log_level == "info" else args.log_level,
         lifespan="on",
+        log_config=None if args.log_format == "json" else LOGGING_CONFIG,  # json: ours
         **cli_security.uvicorn_options(args),
     )
     server = QuietServer(config, announcement)
@@ -173,8 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="default info; debug adds a line per connection and request",
     )
     cli_security.add_serve_options(serve)
+    cli_ops.add_serve_options(serve)
     serve.set_defaults(func=_serve)
     cli_security.add_token_command(sub)
+    cli_ops.add_commands(sub)
     cli_peers.add_commands(sub)
     return parser
 
@@ -182,7 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = getattr(args, "log_level", "info").upper()
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "log_format", "text") == "json":
+        from .logs import use_json_logs
+
+        use_json_logs(level)
+    else:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:  # Ctrl-C before the server took over the signals

@@ -57,6 +57,7 @@ class Gate:
                 request.address,
                 request.origin,
             )
+            self.hub.telemetry.socket_refused(403, request.address)
             return Refusal(403, ORIGIN_REFUSED, 403)
         if not self.hub.addresses.open_socket(request.address):
             log.warning(
@@ -64,6 +65,7 @@ class Gate:
                 request.address,
                 limits.max_sockets_per_address,
             )
+            self.hub.telemetry.socket_refused(429, request.address)
             return Refusal(429, TOO_MANY_SOCKETS, 429, {"retry-after": "10"})
         return None
 
@@ -79,6 +81,7 @@ class Gate:
             if self.auth is not None:
                 outcome = await authenticate(self.auth, request)
                 if isinstance(outcome, Refusal):
+                    self.hub.telemetry.socket_refused(outcome.code, address)
                     self.hub.addresses.close_socket(address)
                     await conn.close(outcome.code, outcome.message)
                     return None

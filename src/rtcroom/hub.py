@@ -21,6 +21,7 @@ from .backends.base import Backend, BackendUnavailable
 from .backends.memory import MemoryBackend
 from .limits import AddressBook, Limits, TokenBucket
 from .protocol import Join, ProtocolError
+from .telemetry import Telemetry, error_kind
 from .turn import IceServers
 
 log = logging.getLogger("rtcroom.hub")
@@ -115,6 +116,7 @@ class Session:
         if self._over_limit or not self._frames.take():
             await self._flooded()
             return
+        self._error("invalid_json")
         await self._reject(ProtocolError(protocol.INVALID_JSON), report=True)
 
     async def _flooded(self) -> None:
@@ -124,6 +126,7 @@ class Session:
             return
         self._over_limit = True
         limits = self._hub.limits
+        self._error("frame_rate")
         log.warning(
             "closing a socket from %s (%s): over %g frames per second",
             self.address,
@@ -146,6 +149,7 @@ class Session:
         try:
             frame = protocol.parse(data)
         except ProtocolError as exc:
+            self._error(error_kind(exc.message))
             await self._reject(exc, report=exc.message in _REPORTED)
             return
         if isinstance(frame, Join):
@@ -153,11 +157,15 @@ class Session:
             return
         peer_id, room_id = self.peer_id, self.room_id
         if peer_id is None or room_id is None:
+            self._error("not_in_room")
             await self._reject(ProtocolError(protocol.NOT_IN_ROOM), report=True)
             return
         if hub.callbacks.on_message is not None:
             await hub._fire("on_message", frame.kind, peer_id, frame.to, room_id)
         text = protocol.relayed(frame.kind, peer_id, frame.payload)
+        counts = hub.telemetry
+        counts.relayed_frames[frame.kind] += 1
+        counts.relayed_bytes[frame.kind] += len(data)
         await hub.backend.publish(room_id, peer_id, frame.to, text)
 
     async def close(self) -> None:
@@ -172,6 +180,10 @@ class Session:
             return
         self._closed = True
         await self._hub._leave(self, "disconnect")
+
+    def _error(self, kind: str) -> None:
+        """Count an error frame or close for /metrics, and tell the observers (logs)."""
+        self._hub.telemetry.error(kind, self)
 
     async def _reject(
         self, exc: ProtocolError, *, report: bool, room_id: str | None = None
@@ -240,6 +252,8 @@ class SignalingHub:
         self._local: dict[str, Session] = {}
         self._opened = False
         self._open_lock = asyncio.Lock()
+        self.telemetry = Telemetry()
+        """Counters and lifecycle events for metrics, webhooks and logs (``rtcroom.telemetry``)."""
 
     # --- for transports ----------------------------------------------------------------------
 
@@ -292,6 +306,7 @@ class SignalingHub:
         if self._opened:
             await self.backend.close()
             self._opened = False
+        await self.telemetry.close()
 
     # --- introspection for the host app -------------------------------------------------------
 
@@ -360,25 +375,32 @@ class SignalingHub:
     # --- internals ------------------------------------------------------------------------------
 
     async def _join(self, session: Session, room_id: str) -> None:
+        refused = self.telemetry.join_refused
         if session.peer_id is not None:
+            refused("already_in_room", room_id, session)
             await session._reject(ProtocolError(protocol.ALREADY_IN_ROOM), report=False)
             return
         if len(room_id) > self.max_room_id_length:
+            refused("room_id_too_long", room_id[:64], session)
             msg = protocol.room_id_too_long(self.max_room_id_length)
             await session._reject(ProtocolError(msg), report=False)
             return
         identity = session.identity
         if identity is not None and not identity.may_join(room_id):
+            refused("room_not_granted", room_id, session)
             err = ProtocolError(protocol.room_not_granted(identity.room))
             await session._reject(err, report=True, room_id=room_id)
             return
         refusal = self._join_limit(session, room_id)
         if refusal is not None:
+            why = "too_many_joins" if refusal.startswith("Too many joins") else "too_many_rooms"
+            refused(why, room_id, session)
             await session._reject(ProtocolError(refusal), report=False, room_id=room_id)
             return
         if identity is not None and self.on_duplicate_identity != "allow":
             twins = self._same_identity(identity.sub, room_id, session)
             if twins and self.on_duplicate_identity == "reject":
+                refused("duplicate_identity", room_id, session)
                 err = ProtocolError(protocol.identity_in_room(identity.sub))
                 await session._reject(err, report=True, room_id=room_id)
                 return
@@ -390,11 +412,13 @@ class SignalingHub:
             admission = await self.backend.join(room_id, max_peers)
         except BackendUnavailable as exc:
             self._forget_member(room_id)
+            refused("backend_unavailable", room_id, session)
             await session._send(protocol.error(str(exc)))
             await self._fire("on_error", exc, None, room_id)
             return
         if admission is None:
             self._forget_member(room_id)
+            refused("room_full", room_id, session)
             err = ProtocolError(protocol.room_full(max_peers))
             await session._reject(err, report=True, room_id=room_id)
             return
@@ -413,6 +437,7 @@ class SignalingHub:
             if self.on_duplicate_identity == "replace":  # a twin that joined meanwhile
                 for twin in self._same_identity(identity.sub, room_id, session):
                     await self._replace(twin)
+        self.telemetry.peer_joined(session, admission.room_created)
         if admission.room_created:
             await self._fire("on_room_created", room_id)
         await self._fire("on_peer_join", peer_id, room_id)
@@ -475,6 +500,7 @@ class SignalingHub:
             departure = await self.backend.leave(room_id, peer_id)
             if departure is None:
                 return
+            self.telemetry.peer_left(session, reason, departure.room_destroyed)
             await self._fire("on_peer_leave", peer_id, room_id, reason)
             await self.backend.publish(room_id, peer_id, None, protocol.peer_left(peer_id))
             if departure.room_destroyed:
@@ -498,6 +524,7 @@ class SignalingHub:
         if session is not None:
             self._forget_member(room_id)
             session._closed = True
+            self.telemetry.peer_left(session, "lost", room_destroyed)
             await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
             self._identities.pop(peer_id, None)
             try:
@@ -505,6 +532,8 @@ class SignalingHub:
             except Exception as exc:
                 log.debug("closing lost peer %s failed: %r", peer_id, exc)
         else:
+            if room_destroyed:
+                self.telemetry.room_finished(room_id)
             text = protocol.peer_left(peer_id)
             for other in list(self._local.values()):
                 if other.room_id == room_id:
@@ -521,6 +550,7 @@ class SignalingHub:
             if inspect.isawaitable(result):
                 await result
         except Exception:
+            self.telemetry.error("callback")
             log.exception("rtcroom callback %s%r raised; the hub carries on", name, args)
 
 

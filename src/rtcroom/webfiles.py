@@ -15,11 +15,13 @@ _MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".ts": "text/plain; charset=utf-8",
+    ".map": "application/json",
 }
 
 
 def web_asset_names() -> list[str]:
-    """Names of the shipped files, sorted (``index.html``, ``rtcroom.d.ts``, ``rtcroom.js``)."""
+    """Names of the shipped files, sorted (``index.html``, ``rtcroom.d.ts``, ``rtcroom.js``,
+    ``rtcroom.js.map``)."""
     folder = resources.files("rtcroom").joinpath("web")
     return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 

@@ -41,11 +41,11 @@ URL = ("--url", "ws://127.0.0.1:9/api/call/signal")
 @pytest.mark.parametrize(
     ("blocked", "args", "extra", "missing"),
     [
-        (BASE, ("join", "lobby", *URL), "client", "aiortc"),
-        (BASE, ("send", __file__, "--room", "r", *URL), "client", "aiortc"),
-        (BASE, ("recv", "--room", "r", *URL), "client", "aiortc"),
-        (BASE, ("record", "r", *URL), "media", "aiortc"),
-        (BASE, ("join", "lobby", "--video", "pattern", *URL), "media", "aiortc"),
+        (BASE, ("join", "lobby", *URL), "client,cli", "aiortc"),
+        (BASE, ("send", __file__, "--room", "r", *URL), "client,cli", "aiortc"),
+        (BASE, ("recv", "--room", "r", *URL), "client,cli", "aiortc"),
+        (BASE, ("record", "r", *URL), "media,cli", "aiortc"),
+        (BASE, ("join", "lobby", "--video", "pattern", *URL), "media,cli", "aiortc"),
         (BASE, ("doctor", *URL), "client", "aiortc"),
         (("rich",), ("send", __file__, "--room", "r", *URL), "cli", "rich"),
         (("rich",), ("record", "r", *URL), "cli", "rich"),

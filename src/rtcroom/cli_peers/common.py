@@ -106,19 +106,25 @@ def call_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def require_extras(command: str, *extras: str) -> None:
-    """Raise CommandError with the pip line if an extra ``rtcroom command`` needs is missing."""
+    """Raise CommandError with one pip line naming every extra ``rtcroom command`` lacks
+    (``rtcroom[client,cli]``), so a bare install is fixed in one step."""
     from .._extras import MissingExtraError, require
 
     modules = {
         "client": ("aiortc", "numpy"),
         "media": ("aiortc", "av", "numpy"),  # [media] includes [client]
-        "cli": ("rich",),
+        "cli": ("rich",),  # progress bars and live status
     }
-    try:
-        for extra in extras:
+    missing: list[MissingExtraError] = []
+    for extra in extras:
+        try:
             require(extra, f"rtcroom {command}", *modules[extra])
-    except MissingExtraError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
+        except MissingExtraError as exc:
+            missing.append(exc)
+    if missing:
+        needed = ",".join(exc.extra for exc in missing)
+        first = MissingExtraError(f"rtcroom {command}", needed, missing[0].missing)
+        raise CommandError(str(first), EXIT_USAGE)
 
 
 def fail(message: str, status: int = EXIT_FAILED) -> int:

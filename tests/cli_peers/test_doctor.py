@@ -8,7 +8,7 @@ from rtcroom import tokens
 from rtcroom.testing import ServeProcess, free_port, this_rtcroom_env
 
 from ..coturn import Coturn, coturn
-from .cli import rtcroom
+from .cli import Command, rtcroom
 
 __all__ = ["coturn"]  # the fixture
 
@@ -80,3 +80,24 @@ async def test_a_server_that_wants_tokens() -> None:
     assert accepted.status == 0, accepted
     assert f"✓ WebSocket join {server.url}: joined rtcroom-doctor-" in accepted.out, accepted
     assert token not in accepted.out + accepted.err  # never printed
+
+
+async def test_peer_commands_use_the_ice_servers_the_server_hands_out(
+    coturn: Coturn, tmp_path: Path
+) -> None:
+    """No --ice-server, --no-ice-servers or --ice-host: send and recv take the server's TURN
+    entry (with fresh credentials). In the namespace only loopback exists, which aioice never
+    gathers on, so the file can only travel relayed through the coturn."""
+    secret = tmp_path / "turn-secret"
+    secret.write_text(coturn.secret)
+    source = tmp_path / "note.txt"
+    source.write_text("relayed, it arrives\n" * 1000)
+    async with ServeProcess("--turn-url", coturn.url, "--turn-secret-file", str(secret)) as server:
+        common = ("--room", "ice", "--url", server.url, "--wait", "30")
+        recv = await Command.start("recv", "--out", str(tmp_path / "out"), *common)
+        await recv.wait_for_output("waiting for a file")
+        sent = await rtcroom("send", str(source), *common)
+        received = await recv.finish(30)
+    assert sent.status == 0, sent
+    assert received.status == 0, received
+    assert (tmp_path / "out" / "note.txt").read_text() == source.read_text()

@@ -91,7 +91,7 @@ async def join(args: argparse.Namespace) -> int:
         signal_url(args.url, args.token),
         media=media,
         data_channels=[DataChannelConfig(CHAT, ordered=True)],
-        **call_options(args),
+        **(await call_options(args)),
     )
     lines: asyncio.Queue[str | None] = asyncio.Queue()
 

@@ -79,7 +79,7 @@ async def record(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     call = WebRTCCall(args.room, signal_url(args.url, args.token), media=False,
-                      **call_options(args))
+                      **(await call_options(args)))
     peers: dict[str, PeerRecording] = {}
     saved: list[str] = []
 

@@ -154,7 +154,7 @@ async def recv(args: argparse.Namespace) -> int:
         args.room,
         signal_url(args.url, args.token),
         data_channels=[DataChannelConfig(ff.LABEL, ordered=True)],
-        **call_options(args),
+        **(await call_options(args)),
     )
     current: Incoming | None = None
 

@@ -113,7 +113,7 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         args.room,
         signal_url(args.url, args.token),
         data_channels=[DataChannelConfig(ff.LABEL, ordered=True)],
-        **call_options(args),
+        **(await call_options(args)),
     )
     inboxes: dict[str, asyncio.Queue[Any]] = {}
     tasks: dict[str, asyncio.Task[Outcome]] = {}

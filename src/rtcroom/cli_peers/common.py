@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import signal
 import sys
-import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -96,39 +94,17 @@ def signal_url(url: str, token: str | None) -> str:
 
 async def call_options(args: argparse.Namespace) -> dict[str, Any]:
     """``WebRTCCall`` keyword options from the peer options. With neither ``--ice-server`` nor
-    ``--no-ice-servers``, the ICE servers are the ones the server hands out (its
-    ``/ice-servers`` endpoint, with the join token), else the Python peer's default."""
+    ``--no-ice-servers``, ``ice_servers`` is None: the Python peer then uses the ICE servers the
+    server hands out in ``joined`` (fresh TURN credentials included), else its default."""
     if args.no_ice_servers and args.ice_server:
         raise CommandError("--no-ice-servers and --ice-server contradict each other", EXIT_USAGE)
     ice_servers: list[Any] | None = [] if args.no_ice_servers else args.ice_server
-    if ice_servers is None:
-        ice_servers = await asyncio.to_thread(
-            server_ice_servers, args.url, args.token, min(args.timeout, 10.0)
-        )
     return {
         "ice_servers": ice_servers,
         "ice_host_addresses": args.ice_host,
         "connection_timeout": args.timeout,
         "auto_reconnect": False,  # a command reports a lost server instead of hiding it
     }
-
-
-def server_ice_servers(url: str, token: str | None, timeout: float) -> list[Any] | None:
-    """``GET <signal URL>/ice-servers`` of an rtcroom server: its STUN/TURN entries with
-    fresh TURN credentials; None when it has no such endpoint or does not answer."""
-    from ..gate import ICE_SERVERS_SUFFIX
-
-    parts = urlsplit(url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    target = urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + ICE_SERVERS_SUFFIX,
-                         "", ""))
-    try:
-        with urllib.request.urlopen(signal_url(target, token), timeout=timeout) as response:
-            body = json.loads(response.read())
-    except (OSError, ValueError):  # no endpoint (an app that mounts only signaling), no answer
-        return None
-    servers = body.get("iceServers") if isinstance(body, dict) else None
-    return servers if isinstance(servers, list) else None
 
 
 def require_extras(command: str, *extras: str) -> None:

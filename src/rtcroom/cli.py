@@ -9,7 +9,7 @@ import math
 import socket
 import sys
 
-from . import cli_ops, cli_security
+from . import cli_ops, cli_peers, cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
 
@@ -225,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     cli_security.add_token_command(sub)
     cli_ops.add_commands(sub)
+    cli_peers.add_commands(sub)
     return parser
 
 

@@ -72,7 +72,10 @@ async def test_two_tabs_chat_and_see_each_other(browser: BrowserContext, demo_ur
         await b.click("#join-media")
         for page in (a, b):
             await page.wait_for_selector("#status[data-state='connected']", timeout=TIMEOUT)
-            assert await wait_for(page, REMOTE_VIDEO_PLAYING) == [640, 480]
+            # The other tab's 640x480 fake camera, playing (WebRTC may send it scaled down
+            # while the encoder adapts to a busy CPU, never in another shape).
+            width, height = await wait_for(page, REMOTE_VIDEO_PLAYING)
+            assert width > 0 and width * 3 == height * 4, (width, height)
 
         await a.fill("#chat-input", "hello from tab A")
         await a.press("#chat-input", "Enter")

@@ -156,3 +156,22 @@ async def test_no_media_devices_gives_a_clear_error(open_page: OpenPage) -> None
     error = await a.evaluate("[window.call.error.name, window.call.error.message]")
     assert error[0] == "NotSupportedError"
     assert "https://" in error[1] and "localhost" in error[1]
+
+
+async def test_a_kicked_page_ends_its_call_without_rejoining(open_page: OpenPage) -> None:
+    """The host app's ``hub.kick`` (close 4000) is final for rtcroom.js: one onError, idle."""
+    app = harness_app()
+    a = await open_page()
+    async with run_uvicorn(app) as port:
+        await start_call(
+            a, roomId=room(), signalUrl=f"ws://127.0.0.1:{port}{SIGNAL}", iceServers=[], media=False
+        )
+        kicked = await peer_id(a)
+        assert await app.state.signaling.hub.kick(kicked)
+        await wait_state(a, "idle")
+        error = await a.evaluate("[window.call.error.name, window.call.error.code]")
+        assert error == ["SignalingClosedError", 4000]
+        await asyncio.sleep(1.5)  # past rtcroom.js's first reconnect delay (0.5-1 s)
+        names = [e[0] for e in await events(a)]
+        assert "onReconnecting" not in names and names.count("onError") == 1
+        assert await app.state.signaling.hub.get_rooms() == {}

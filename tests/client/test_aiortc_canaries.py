@@ -20,6 +20,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from rtcroom.client import aiortc_fixes
+from rtcroom.client.settings import SessionSettings
 from rtcroom.client.tuning import grow_receive_buffers
 from rtcroom.ice import rtc_configuration
 from rtcroom.media.quality import QualityMonitor, candidate_pair_info
@@ -176,3 +177,21 @@ def test_sctp_chunk_size_for_the_client_benchmark() -> None:
 def test_the_fixes_module_still_offers_what_the_client_calls() -> None:
     for name in ("create_offer", "rollback", "sit_out_answer", "start_media", "ReceivedBytes"):
         assert hasattr(aiortc_fixes, name)
+
+
+async def test_relay_transport_policy_reaches_the_ice_agent() -> None:
+    """``ice_transport_policy="relay"`` (client/settings.py) sets ``RTCConfiguration``'s
+    ``iceTransportPolicy``; aiortc must hand it to aioice's Connection, or a "relay-only" peer
+    would quietly use direct paths."""
+    pc = RTCPeerConnection(
+        SessionSettings(ice_servers=(), ice_transport_policy="relay").rtc_configuration()
+    )
+    try:
+        pc.createDataChannel("canary")
+        assert pc.sctp is not None
+        gatherer = pc.sctp.transport.transport.iceGatherer
+        connection = assert_internal(gatherer, "_connection", "the relay-only canary")
+        policy = assert_internal(connection, "_transport_policy", "the relay-only canary")
+        assert policy == aioice.ice.TransportPolicy.RELAY
+    finally:
+        await pc.close()

@@ -7,10 +7,15 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
+from rtcroom import JoinTokens, tokens
 from rtcroom.client import DataChannelMessageEvent, WebRTCCall
 from tests.examples import EXAMPLES, ROOT, example_env, run_example
+from tests.secure_support import SECRET, secure_server
 from tests.support import signaling_server
 
 LOCAL = {"ice_servers": [], "ice_host_addresses": ["127.0.0.1"]}
@@ -78,3 +83,17 @@ async def test_chat_bot_answers_the_demo_pages_format() -> None:
             _, err = await asyncio.wait_for(bot.communicate(), 20)
         assert bot.returncode == 0, err.decode()
         assert b"Traceback" not in err
+
+
+async def test_token_peer_joins_with_a_token_and_explains_a_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with secure_server("uvicorn", auth=JoinTokens(SECRET)) as server:
+        monkeypatch.setenv("RTCROOM_TOKEN", tokens.create(SECRET, room="demo", identity="bot"))
+        out = await run_example("token_peer.py", server.url)
+        assert out.startswith("joined as peer-")
+        old = tokens.create(SECRET, room="demo", identity="bot", ttl=60, now=time.time() - 3600)
+        monkeypatch.setenv("RTCROOM_TOKEN", old)
+        out = await run_example("token_peer.py", server.url)
+    assert out.startswith("refused (4404): ") and "token expired: get a new one" in out
+    assert old not in out

@@ -4,7 +4,9 @@
 import { sendOn, toArrayBuffer } from './channels.js';
 import { asError, namedError } from './errors.js';
 import { LocalMedia } from './media.js';
+import { IceServerRefresh, credentialsExpireAt, serverIceServers } from './iceservers.js';
 import { Recordings } from './recording.js';
+import { finalCloseError, withToken } from './refusals.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
 import { captureScreen } from './sources.js';
@@ -45,7 +47,11 @@ export class WebRTCCall {
       iceGatheringTimeout: 10000,
       ...options,
     };
-    this._signalUrl = resolveSignalUrl(options.signalUrl);
+    this._signalUrl = withToken(resolveSignalUrl(options.signalUrl), options.token);
+    /** @type {RTCIceServer[] | null} the server's (joined.iceServers), used when the app gave none */
+    this._serverIceServers = null;
+    /** @type {IceServerRefresh | null} */
+    this._iceRefresh = null;
     /** @type {Partial<WebRTCClientCallbacks>} */
     this.callbacks = { ...(options.callbacks || {}) };
     /** @type {WebRTCConnectionState} */
@@ -215,6 +221,7 @@ export class WebRTCCall {
     this._emit('onStateChange', from, to, reason);
     if (to === 'connected') this._emit('onConnect');
     if (to === 'idle') {
+      this._stopIceRefresh();
       const why = reason === 'hangup' ? 'hangup' : reason.includes('timeout') ? 'timeout' : 'error';
       this._emit('onDisconnect', why);
     }
@@ -313,10 +320,12 @@ export class WebRTCCall {
         error: () => {
           if (socket === this._socket) this._fail(new Error('WebSocket connection error'));
         },
-        close: () => {
+        close: (code, reason) => {
           if (socket !== this._socket) return;
           this._socket = null;
-          this._onSocketLost(epoch, 'WebSocket closed');
+          const final = finalCloseError(code, reason);
+          if (final) this._refused(epoch, final);
+          else this._onSocketLost(epoch, 'WebSocket closed');
         },
       });
     } catch (err) {
@@ -375,6 +384,24 @@ export class WebRTCCall {
     }, delay);
   }
 
+  /**
+   * The server closed the socket for a reason no reconnect can fix (a refused token, a
+   * replaced identity): report it and end the call.
+   * @param {number} epoch
+   * @param {Error} error
+   */
+  _refused(epoch, error) {
+    if (epoch !== this._epoch || this._state === 'idle') return;
+    this._fail(error);
+    this._epoch++;
+    this._clearTimers();
+    this._closeAllSessions();
+    this._media.release();
+    this.peerId = null;
+    this._joined = false;
+    this._setState('idle', 'signaling-refused');
+  }
+
   /** @param {any} msg a frame from the server */
   async _handleSignal(msg) {
     switch (msg && msg.t) {
@@ -400,9 +427,10 @@ export class WebRTCCall {
     }
   }
 
-  /** @param {{peerId: string, peers?: unknown}} msg */
+  /** @param {{peerId: string, peers?: unknown, iceServers?: unknown}} msg */
   async _onJoined(msg) {
     this.peerId = msg.peerId;
+    this._useServerIceServers(serverIceServers(msg.iceServers));
     this._joined = true;
     this._reconnectAttempts = 0;
     this._signalEpoch++;
@@ -422,6 +450,39 @@ export class WebRTCCall {
       this._emit('onNegotiationStart', id);
       await session.makeOffer();
     }
+  }
+
+  /**
+   * The server's STUN/TURN list (fresh on every join), kept up to date on a long call. An
+   * app's own iceServers option wins: then the server's list is not used.
+   * @param {RTCIceServer[] | null} servers
+   */
+  _useServerIceServers(servers) {
+    this._stopIceRefresh();
+    this._serverIceServers = servers;
+    if (servers === null || this.options.iceServers !== undefined) return;
+    const epoch = this._epoch;
+    this._iceRefresh = new IceServerRefresh(
+      this._signalUrl,
+      (fresh) => {
+        if (epoch !== this._epoch) return;
+        this._serverIceServers = fresh;
+        for (const s of this._sessions.values()) {
+          try {
+            s.pc.setConfiguration({ ...s.pc.getConfiguration(), iceServers: fresh });
+          } catch (err) {
+            console.warn('rtcroom: could not give a peer connection fresh ICE servers', err);
+          }
+        }
+      },
+      (error) => console.warn(`rtcroom: ${error.message}`),
+    );
+    this._iceRefresh.schedule(credentialsExpireAt(servers));
+  }
+
+  _stopIceRefresh() {
+    if (this._iceRefresh) this._iceRefresh.stop();
+    this._iceRefresh = null;
   }
 
   /** @param {string} message */
@@ -480,7 +541,8 @@ export class WebRTCCall {
     const existing = this._sessions.get(remoteId);
     if (existing) return existing;
     const settings = {
-      iceServers: this.options.iceServers ?? DEFAULT_ICE_SERVERS,
+      iceServers: this.options.iceServers ?? this._serverIceServers ?? DEFAULT_ICE_SERVERS,
+      iceTransportPolicy: this.options.iceTransportPolicy,
       iceGatheringTimeout: this.options.iceGatheringTimeout,
       localStream: this._media.stream,
     };

@@ -17,6 +17,8 @@
 //   call.js        WebRTCCall: room, state machine, reconnect, the public API
 //   session.js     PeerSession: one RTCPeerConnection, perfect negotiation, its channels
 //   signaling.js   the signaling WebSocket, signalUrl resolution, reconnect backoff
+//   refusals.js    server closes that end a call (AuthError), the token in signalUrl
+//   iceservers.js  the server's STUN/TURN (joined.iceServers) and refreshed TURN credentials
 //   media.js       LocalMedia: the local stream, mute, the screen in place of the camera
 //   sources.js     track sources: camera/microphone, screen, your own stream
 //   channels.js    data channel options, message format, sending

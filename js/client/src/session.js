@@ -37,6 +37,7 @@ const MAX_ICE_RESTARTS = 1;
 /**
  * @typedef {object} SessionSettings
  * @property {RTCIceServer[]} iceServers
+ * @property {RTCIceTransportPolicy | undefined} iceTransportPolicy 'relay': TURN relays only
  * @property {number} iceGatheringTimeout milliseconds before warning of no ICE candidate
  * @property {MediaStream | null} localStream its tracks are sent from the start
  */
@@ -51,7 +52,10 @@ export class PeerSession {
    */
   constructor(remoteId, epoch, isOfferer, settings, owner) {
     this.remoteId = remoteId;
-    this.pc = new RTCPeerConnection({ iceServers: settings.iceServers });
+    /** @type {RTCConfiguration} */
+    const config = { iceServers: settings.iceServers };
+    if (settings.iceTransportPolicy) config.iceTransportPolicy = settings.iceTransportPolicy;
+    this.pc = new RTCPeerConnection(config);
     this.epoch = epoch;
     /** @type {Map<string, RTCDataChannel>} */
     this.channels = new Map(); // label -> RTCDataChannel

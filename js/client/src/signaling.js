@@ -35,7 +35,8 @@ export function reconnectDelay(attempt) {
  * @property {(message: any) => void} message a parsed JSON frame
  * @property {() => void} invalid a frame that is not JSON
  * @property {() => void} error
- * @property {() => void} close the server or the network closed the socket
+ * @property {(code: number, reason: string) => void} close the server or the network closed
+ *   the socket (1006 and '' when no close frame came)
  */
 
 /** One signaling WebSocket. After close() it reports nothing more. */
@@ -60,7 +61,7 @@ export class SignalingSocket {
       handlers.message(message);
     };
     ws.onerror = () => handlers.error();
-    ws.onclose = () => handlers.close();
+    ws.onclose = (event) => handlers.close(event.code, event.reason);
   }
 
   /**

@@ -15,6 +15,7 @@ require("client", __name__, "aiortc", "numpy")
 from .call import WebRTCCall
 from .channels import DEFAULT_LOW_WATER_MARK, DEFAULT_MAX_BUFFERED_AMOUNT, DataChannelConfig
 from .errors import (
+    AuthError,
     BufferFullError,
     CallEndedError,
     CallError,
@@ -25,6 +26,7 @@ from .errors import (
     NotConnectedError,
     ReconnectFailedError,
     RoomFullError,
+    SignalingClosedError,
     SignalingConnectionError,
     SignalingError,
     UnknownChannelError,
@@ -61,6 +63,7 @@ from .tracks import TrackSource
 __all__ = [
     "DEFAULT_LOW_WATER_MARK",
     "DEFAULT_MAX_BUFFERED_AMOUNT",
+    "AuthError",
     "BufferFullError",
     "CallCallbacks",
     "CallEndedError",
@@ -94,6 +97,7 @@ __all__ = [
     "RoomFullError",
     "ScreenShareStartEvent",
     "ScreenShareStopEvent",
+    "SignalingClosedError",
     "SignalingConnectionError",
     "SignalingError",
     "StateChangeEvent",

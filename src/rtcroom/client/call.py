@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack, RTCDataChannel
 
@@ -73,6 +73,8 @@ class WebRTCCall:
         ice_gathering_timeout: float = 10.0,
         ice_servers: Sequence[Any] | None = None,
         ice_host_addresses: Sequence[str] | None = None,
+        ice_transport_policy: Literal["all", "relay"] = "all",
+        token: str | None = None,
         callbacks: CallCallbacks | None = None,
         reconnect_base_delay: float = 1.0,
         reconnect_max_delay: float = 30.0,
@@ -92,6 +94,10 @@ class WebRTCCall:
             None if ice_host_addresses is None else ice.validate_host_addresses(ice_host_addresses)
         )
         self._ice_servers = None if ice_servers is None else tuple(ice_servers)
+        self.ice_transport_policy: Literal["all", "relay"] = ice_transport_policy
+        """``"relay"``: connect only through TURN relays (to test TURN, or to hide addresses)."""
+        self.token = token
+        """A join token, sent as ``Authorization: Bearer`` (or put ``?token=`` in signal_url)."""
         self.reconnect_base_delay = reconnect_base_delay
         self.reconnect_max_delay = reconnect_max_delay
         self.udp_receive_buffer = udp_receive_buffer
@@ -117,6 +123,7 @@ class WebRTCCall:
             polite=self.polite,
             ice_servers=self._ice_servers,
             ice_host_addresses=self.ice_host_addresses,
+            ice_transport_policy=self.ice_transport_policy,
             negotiation_timeout=self.connection_timeout,
             ice_gathering_timeout=self.ice_gathering_timeout,
             udp_receive_buffer=self.udp_receive_buffer,
@@ -130,6 +137,7 @@ class WebRTCCall:
             max_reconnect_attempts=self.max_reconnect_attempts,
             reconnect_base_delay=self.reconnect_base_delay,
             reconnect_max_delay=self.reconnect_max_delay,
+            token=self.token,
         )
 
     # --- read-only view ----------------------------------------------------------------------
@@ -193,6 +201,7 @@ class WebRTCCall:
         ``joined`` (peers may still be negotiating: see :meth:`wait_connected`).
 
         Raises :class:`RoomFullError` or :class:`JoinRefusedError` (the server's reason),
+        :class:`AuthError` (the token was refused: ``.code``, ``.reason``),
         :class:`SignalingConnectionError`, :class:`ConnectionTimeoutError`, or
         :class:`CallEndedError` if ``hangup()`` came first. Calling it while a connect is under
         way waits for that one. Options changed on the call apply from the next ``connect()``.

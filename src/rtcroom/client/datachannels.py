@@ -130,14 +130,20 @@ class DataChannels:
         waits = [wait_buffered_low(ch, low) for ch in channels]
         if not waits:
             return
+        gathered = asyncio.gather(*waits)
         try:
-            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+            await asyncio.wait_for(gathered, timeout)
         except TimeoutError:
             queued = sum(ch.bufferedAmount for ch in channels)
             raise TimeoutError(
                 f"drain: {queued} bytes still queued (want at most {low} per channel) after "
                 f"{timeout:g} s; the peer reads slower than this call sends"
             ) from None
+        finally:
+            # A cancelled drain leaves the gather holding a CancelledError that asyncio would
+            # log as "exception was never retrieved"; the caller already knows it was cancelled.
+            if gathered.done() and not gathered.cancelled():
+                gathered.exception()
 
     def buffered_amount(self, label: str, peer_id: str | None) -> int:
         return sum(

@@ -25,6 +25,24 @@ class JoinRefusedError(SignalingError):
     rooms unavailable, a token refused, ...): ``message`` is its reason; nobody was registered."""
 
 
+class SignalingClosedError(SignalingError):
+    """The server closed the signaling socket with a code that says a reconnect would only be
+    refused again (``code`` and ``reason`` as the server sent them); the call ended instead of
+    reconnecting. 4409: another socket with the same identity replaced this one; 1008: this
+    client sent frames faster than the server allows."""
+
+    def __init__(self, message: str, code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+class AuthError(SignalingClosedError):
+    """The server's auth refused the socket (close codes 4401-4406, 1011): no token, a malformed
+    one, a bad signature, expired (4404: get a new token from your app), not yet valid, not
+    authorized, or the server's auth check failed. Reconnecting with the same token cannot help."""
+
+
 class InvalidSignalError(CallError):
     """The signaling server sent a frame that breaks the protocol (wrong shape or type, an
     oversized SDP, a malformed peer id); it was dropped. ``peer_id`` names the peer it claimed

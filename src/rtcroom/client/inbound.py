@@ -11,6 +11,7 @@ protocol document: extensions stay invisible to clients that do not know them).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -20,6 +21,8 @@ from aiortc.sdp import SessionDescription
 
 from .diagnosis import short_repr
 from .errors import InvalidSignalError, NegotiationError
+
+log = logging.getLogger("rtcroom.client")
 
 MAX_SDP_BYTES: Final = 256 * 1024
 """An SDP this large is already absurd (a browser's offer with audio, video and data is ~5 KB)."""
@@ -36,6 +39,9 @@ PEER_ID: Final = re.compile(r"[A-Za-z0-9._:~-]{1,128}")
 class Joined:
     peer_id: str
     peers: tuple[str, ...]
+    ice_servers: tuple[dict[str, Any], ...] | None = None
+    """rtcroom's extension: the STUN/TURN servers the server hands out (None: not sent, or
+    not a list of ``{urls, username?, credential?}``, which is logged and ignored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,38 @@ def parse(raw: str | bytes, own_id: str | None) -> ServerFrame:
         raise
 
 
+MAX_ICE_SERVERS: Final = 16
+
+
+def ice_servers_from(value: Any) -> tuple[dict[str, Any], ...] | None:
+    """``joined.iceServers`` (or ``/ice-servers``' list) as RTCIceServer dicts, or None. A bad
+    list is ignored (the peer keeps its default servers) rather than failing the join: the field
+    is an extension."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_ICE_SERVERS:
+        log.warning("ignored 'iceServers': not a list of at most %d", MAX_ICE_SERVERS)
+        return None
+    out = []
+    for item in value:
+        urls = item.get("urls") if isinstance(item, dict) else None
+        url_list = [urls] if isinstance(urls, str) else urls
+        extra = [item.get(k) for k in ("username", "credential")] if isinstance(item, dict) else []
+        if (
+            not isinstance(url_list, list)
+            or not url_list
+            or not all(isinstance(u, str) and u.startswith(_ICE_SCHEMES) for u in url_list)
+            or not all(x is None or isinstance(x, str) for x in extra)
+        ):
+            log.warning("ignored 'iceServers': an entry is not {urls, username, credential}")
+            return None
+        out.append({"urls": url_list, "username": extra[0], "credential": extra[1]})
+    return tuple(out)
+
+
+_ICE_SCHEMES: Final = ("stun:", "stuns:", "turn:", "turns:")
+
+
 def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
     if t == "joined":
         peer_id = _peer_id(msg, "peerId", t)
@@ -115,7 +153,8 @@ def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
                 f"{_kind(peers)}"
             )
         listed = [_check_id(p, "peers", t) for p in peers]
-        return Joined(peer_id, tuple(dict.fromkeys(p for p in listed if p != peer_id)))
+        unique = tuple(dict.fromkeys(p for p in listed if p != peer_id))
+        return Joined(peer_id, unique, ice_servers_from(msg.get("iceServers")))
     if t in ("peer-joined", "peer-left"):
         peer_id = _peer_id(msg, "peerId", t)
         if own_id is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -42,7 +43,9 @@ from .events import (
     ReconnectingEvent,
     StateChangeEvent,
 )
+from .iceservers import IceServerRefresh
 from .mesh import PeerMesh
+from .refusals import NEVER_JOINED, final_close_error, redact
 from .session import PeerSession
 from .settings import CallSettings
 from .signaling import OPEN_TIMEOUT, SignalingChannel, reconnect_delay
@@ -87,6 +90,7 @@ class CallLifecycle:
         self._timeout_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._open_task: asyncio.Task[None] | None = None
+        self._ice_refresh: IceServerRefresh | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
@@ -132,7 +136,8 @@ class CallLifecycle:
             if gen != self._generation:
                 raise self._ended_error() from None
             error = ConnectionTimeoutError(
-                f"the signaling server at {settings.signal_url} did not answer the join within "
+                f"the signaling server at {redact(settings.signal_url)} did not answer the join "
+                "within "
                 f"connection_timeout={settings.connection_timeout:g} s"
             )
             self._report(error)
@@ -234,6 +239,7 @@ class CallLifecycle:
             self._cancel(task)
         self._timeout_task = self._reconnect_task = self._open_task = None
         signaling, self._signaling = self._signaling, None
+        self._stop_ice_refresh()
         closing = self.mesh.leave()
         self._join_pending = False
         if error is not None:
@@ -272,11 +278,11 @@ class CallLifecycle:
             if gen == self._generation and channel is self._signaling:
                 self._on_signal(raw)
 
-        def on_closed(error: BaseException | None) -> None:
+        def on_closed(code: int | None, reason: str) -> None:
             if gen == self._generation and channel is self._signaling:
-                self._signaling_lost(reasons.WEBSOCKET_CLOSED)
+                self._signaling_closed(code, reason)
 
-        channel = SignalingChannel(settings.signal_url, on_message, on_closed)
+        channel = SignalingChannel(settings.signal_url, on_message, on_closed, settings.token)
         self._signaling = channel
         self._open_task = asyncio.get_running_loop().create_task(
             channel.open(min(OPEN_TIMEOUT, settings.connection_timeout))
@@ -353,11 +359,31 @@ class CallLifecycle:
         # drops them at once must still run out of attempts (Agentuity resets on open).
         self._attempts = 0
         self._join_pending = False
-        self.mesh.join(frame.peer_id, self.settings.session, self._tracks)
+        session = self.settings.session
+        self._stop_ice_refresh()
+        if session.ice_servers is None and frame.ice_servers is not None:
+            # The app gave no ICE servers: the server's (fresh TURN credentials on every join,
+            # and again before they expire, for peers that come later).
+            session = dataclasses.replace(session, ice_servers=frame.ice_servers)
+            self._ice_refresh = IceServerRefresh(
+                self.settings.signal_url, self.settings.token, self._fresh_ice_servers
+            )
+            self._ice_refresh.start(frame.ice_servers)
+        self.mesh.join(frame.peer_id, session, self._tracks)
         for remote in frame.peers:
             self.mesh.create(remote, offerer=True)
         if self._joined is not None and not self._joined.done():
             self._joined.set_result(None)
+
+    def _fresh_ice_servers(self, servers: tuple[dict[str, Any], ...]) -> None:
+        """New peer connections use them (aiortc cannot reconfigure the existing ones)."""
+        if self.mesh.peer_id is not None:
+            self.mesh.settings = dataclasses.replace(self.mesh.settings, ice_servers=servers)
+
+    def _stop_ice_refresh(self) -> None:
+        if self._ice_refresh is not None:
+            self._ice_refresh.stop()
+            self._ice_refresh = None
 
     def _on_server_error(self, message: str) -> None:
         if not self._join_pending:
@@ -372,17 +398,38 @@ class CallLifecycle:
             )
         else:
             error = JoinRefusedError(
-                f"{message}: the signaling server at {self.settings.signal_url} refused to "
+                f"{message}: the signaling server at {redact(self.settings.signal_url)} refused to "
                 f"join room {room}"
             )
         self._report(error)
         self._join_failed(error)
+
+    def _signaling_closed(self, code: int | None, reason: str) -> None:
+        """The server closed the socket: a refusal that a reconnect cannot fix ends the call
+        with its typed error; anything else is a lost socket."""
+        error = final_close_error(code, reason, self.settings.signal_url)
+        if error is None:
+            if code == NEVER_JOINED:
+                log.warning(
+                    "the signaling server closed the socket before our join arrived (close "
+                    "code %d: %s); reconnecting",
+                    code,
+                    redact(reason),
+                )
+            self._signaling_lost(reasons.WEBSOCKET_CLOSED)
+            return
+        log.warning("%s", error)
+        self._signaling = None
+        self._join_pending = False
+        self._report(error)
+        self._spawn(self._end(reasons.SIGNALING_REFUSED, error))
 
     def _signaling_lost(self, cause: str) -> None:
         """The socket dropped. Today: drop the peer connections and rejoin as a new peer.
         (A resume extension would keep the mesh here and rejoin with the old id.)"""
         self._signaling = None
         self._join_pending = False
+        self._stop_ice_refresh()
         for closing in self.mesh.leave():
             self._spawn(closing)
         if self.settings.auto_reconnect:
@@ -396,7 +443,7 @@ class CallLifecycle:
         if attempt > settings.max_reconnect_attempts:
             self._bus.emit(ReconnectFailedEvent())
             error = ReconnectFailedError(
-                f"the signaling socket to {settings.signal_url} dropped and "
+                f"the signaling socket to {redact(settings.signal_url)} dropped and "
                 f"{settings.max_reconnect_attempts} reconnect attempts failed"
             )
             self._spawn(self._end(reasons.RECONNECT_FAILED, error))

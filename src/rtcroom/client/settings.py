@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
-from aiortc import RTCConfiguration
+from aiortc import RTCConfiguration, RTCIceTransportPolicy
 
 from .. import ice
 from .channels import DataChannelConfig
+from .refusals import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,8 @@ class SessionSettings:
     ice_servers: tuple[Any, ...] | None = None
     """As :func:`rtcroom.ice.rtc_configuration` takes them (None: Agentuity's STUN default)."""
     ice_host_addresses: tuple[str, ...] | None = None
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    """``relay``: only TURN relay candidates (the browser's ``iceTransportPolicy``)."""
     negotiation_timeout: float = 30.0
     """Default bound of :meth:`PeerSession.renegotiate` (the call's ``connection_timeout``)."""
     ice_gathering_timeout: float = 10.0
@@ -33,6 +37,10 @@ class SessionSettings:
     def __post_init__(self) -> None:
         _positive("connection_timeout", self.negotiation_timeout)
         _positive("ice_gathering_timeout", self.ice_gathering_timeout)
+        if self.ice_transport_policy not in ("all", "relay"):
+            raise ValueError(
+                f"ice_transport_policy must be 'all' or 'relay', got {self.ice_transport_policy!r}"
+            )
         labels = [config.label for config in self.data_channels]
         if len(set(labels)) != len(labels):
             raise ValueError(f"data channel labels must be unique, got {labels}")
@@ -42,7 +50,10 @@ class SessionSettings:
         return self.polite if self.polite is not None else not (own_id or "") > remote_id
 
     def rtc_configuration(self) -> RTCConfiguration:
-        return ice.rtc_configuration(self.ice_servers)
+        configuration = ice.rtc_configuration(self.ice_servers)
+        if self.ice_transport_policy == "relay":
+            configuration.iceTransportPolicy = RTCIceTransportPolicy.RELAY
+        return configuration
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,8 @@ class CallSettings:
     max_reconnect_attempts: int = 5
     reconnect_base_delay: float = 1.0
     reconnect_max_delay: float = 30.0
+    token: str | None = None
+    """Sent as ``Authorization: Bearer`` (a ``?token=`` in ``signal_url`` works too)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.room_id, str) or not self.room_id:
@@ -65,8 +78,16 @@ class CallSettings:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise ValueError(
                 f"signal_url must be a ws:// or wss:// URL such as "
-                f"'ws://127.0.0.1:8000/api/call/signal', got {url!r}"
+                f"'ws://127.0.0.1:8000/api/call/signal', got "
+                f"{redact(url) if isinstance(url, str) else url!r}"
             )
+        if self.token is not None:
+            if not isinstance(self.token, str) or not self.token.strip():
+                raise ValueError("token must be a non-empty string (a join token) or None")
+            if "token" in parse_qs(urlsplit(url).query):
+                raise ValueError(
+                    "the token is given twice: as token= and as ?token= in signal_url; pass one"
+                )
         _positive("connection_timeout", self.connection_timeout)
         _positive("reconnect_base_delay", self.reconnect_base_delay)
         _positive("reconnect_max_delay", self.reconnect_max_delay)

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .errors import SignalingConnectionError
+from .refusals import redact
 
 log = logging.getLogger("rtcroom.client.signaling")
 
@@ -43,16 +44,20 @@ def reconnect_delay(attempt: int, *, base: float, cap: float) -> float:
 
 class SignalingChannel:
     """One signaling WebSocket. ``on_message`` gets each frame as received (text or bytes, not
-    yet checked) in arrival order; ``on_closed`` is called once when the socket ends, unless
-    :meth:`close` ended it."""
+    yet checked) in arrival order; ``on_closed(code, reason)`` is called once when the socket
+    ends, unless :meth:`close` ended it (``code`` None: no close frame came). ``token`` goes in
+    an ``Authorization: Bearer`` header; :attr:`shown_url` is the URL without any token."""
 
     def __init__(
         self,
         url: str,
         on_message: Callable[[str | bytes], None],
-        on_closed: Callable[[BaseException | None], None],
+        on_closed: Callable[[int | None, str], None],
+        token: str | None = None,
     ) -> None:
         self.url = url
+        self.shown_url = redact(url)
+        self._token = token
         self._on_message = on_message
         self._on_closed = on_closed
         self._ws: ClientConnection | None = None
@@ -60,6 +65,7 @@ class SignalingChannel:
         self._closing = False
 
     async def open(self, timeout: float = OPEN_TIMEOUT) -> None:
+        headers = {} if self._token is None else {"Authorization": f"Bearer {self._token}"}
         try:
             # proxy=None: never route signaling through an environment-configured proxy.
             self._ws = await connect(
@@ -69,20 +75,22 @@ class SignalingChannel:
                 compression=None,
                 max_size=MAX_FRAME_BYTES,
                 ping_interval=PING_INTERVAL,
+                additional_headers=headers,
             )
         except (OSError, TimeoutError) as exc:
             raise SignalingConnectionError(
-                f"cannot open the signaling WebSocket {self.url}: {exc or type(exc).__name__}; "
+                f"cannot open the signaling WebSocket {self.shown_url}: "
+                f"{redact(str(exc)) or type(exc).__name__}; "
                 "is the server running and is the path right (usually /api/call/signal)?"
             ) from exc
         except Exception as exc:  # handshake refused (404, 403), invalid URL
             raise SignalingConnectionError(
-                f"the signaling server at {self.url} refused the WebSocket: {exc}"
+                f"the signaling server at {self.shown_url} refused the WebSocket: "
+                f"{redact(str(exc))}"
             ) from exc
         self._reader = asyncio.get_running_loop().create_task(self._read(self._ws))
 
     async def _read(self, ws: ClientConnection) -> None:
-        error: BaseException | None = None
         try:
             async for raw in ws:
                 self._on_message(raw)
@@ -90,16 +98,14 @@ class SignalingChannel:
             if exc.rcvd is None and exc.sent is not None and exc.sent.code == 1009:
                 log.warning(
                     "the signaling server at %s sent a frame over %d bytes; closed the socket",
-                    self.url,
+                    self.shown_url,
                     MAX_FRAME_BYTES,
                 )
-            error = exc
-        except Exception as exc:  # a bug in a handler: the socket is unusable for us now
+        except Exception:  # a bug in a handler: the socket is unusable for us now
             log.exception("signaling message handler failed")
-            error = exc
         if not self._closing:
             self._closing = True
-            self._on_closed(error)
+            self._on_closed(ws.close_code, ws.close_reason or "")
 
     async def send(self, frame: dict[str, Any]) -> bool:
         """Send one frame; ``False`` if the socket is gone (the frame is dropped, as the

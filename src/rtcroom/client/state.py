@@ -36,6 +36,7 @@ HANGUP: Final = "hangup"
 ERROR: Final = "error"
 ROOM_FULL: Final = "room-full"  # rtcroom: Agentuity's client stays in `signaling` forever here
 JOIN_REFUSED: Final = "join-refused"  # rtcroom: any other `error` frame in reply to `join`
+SIGNALING_REFUSED: Final = "signaling-refused"  # rtcroom: a close code no reconnect can fix
 
 
 def reconnecting(cause: str) -> str:

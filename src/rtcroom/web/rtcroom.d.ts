@@ -63,8 +63,13 @@ export interface WebRTCClientCallbacks {
   onNegotiationComplete(peerId: string): void;
   onIceCandidate(peerId: string, candidate: RTCIceCandidateInit): void;
   onIceStateChange(peerId: string, state: RTCIceConnectionState): void;
-  /** error.name is 'RoomFullError' or 'SignalingError' for server errors, else the browser's. */
-  onError(error: Error, state: WebRTCConnectionState): void;
+  /**
+   * error.name is 'RoomFullError' or 'SignalingError' for server errors; 'AuthError' (the
+   * token was refused) or 'SignalingClosedError' (replaced by the same identity, frame flood)
+   * when the server closed the socket for good: see {@link SignalingClosedError}. Else the
+   * browser's.
+   */
+  onError(error: Error | SignalingClosedError, state: WebRTCConnectionState): void;
   onDataChannelOpen(peerId: string, label: string): void;
   onDataChannelClose(peerId: string, label: string): void;
   /** Text that parses as JSON arrives parsed; binary arrives as an ArrayBuffer. */
@@ -75,6 +80,18 @@ export interface WebRTCClientCallbacks {
   onReconnecting(attempt: number): void;
   onReconnected(): void;
   onReconnectFailed(): void;
+}
+
+/**
+ * The server closed the signaling socket for a reason no reconnect can fix; the call went to
+ * 'idle' without reconnecting. name 'AuthError': close codes 4401-4406 and 1011 (4404: the
+ * token expired, get a new one); 'SignalingClosedError': 4000 (kicked by the server's app),
+ * 4409 (replaced by another client with the same identity) and 1008 (too many frames).
+ */
+export interface SignalingClosedError extends Error {
+  name: 'AuthError' | 'SignalingClosedError';
+  code: number;
+  reason: string;
 }
 
 export interface WebRTCCallOptions {
@@ -96,8 +113,19 @@ export interface WebRTCCallOptions {
   connectionTimeout?: number;
   /** Milliseconds before warning that no ICE candidate was found. Default 10000. */
   iceGatheringTimeout?: number;
-  /** Default: Google's public STUN servers, as Agentuity's client. `[]` for none. */
+  /**
+   * Default: the servers the rtcroom server sends in `joined` (with TURN credentials it
+   * refreshes before they expire), else Google's public STUN servers, as Agentuity's client.
+   * `[]` for none. A value given here always wins over the server's.
+   */
   iceServers?: RTCIceServer[];
+  /** 'relay': connect only through TURN relays. Default 'all'. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * A join token from your app, added to the signal URL as `?token=` (a token already in
+   * signalUrl works too; giving both throws).
+   */
+  token?: string;
   callbacks?: Partial<WebRTCClientCallbacks>;
 }
 

@@ -5,6 +5,15 @@ One command; it enters a loopback-only network namespace itself when it may::
 
     python bench/signaling_bench.py                          # uvicorn and aiohttp, in memory
     python bench/signaling_bench.py --setups uvicorn redis redis-2 --detect-kill   # Redis
+    python bench/signaling_bench.py --anchor --scale serve anchor   # against Agentuity's server
+
+``--anchor`` installs Agentuity's room manager (npm ``@agentuity/runtime``, pinned by
+bench/anchor/package-lock.json) with ``npm ci`` before entering the namespace, and runs it on Node
+``ws`` beside ``rtcroom serve`` (each layer), ``webrtc()`` under uvicorn (each ``--ws``) and the
+aiohttp adapter, alternating them round by round, all driven by one Node load generator
+(bench/anchor/load.mjs). It prints one table, ratios to the anchor included; ``--scale`` adds
+10,000 peers trickling ICE and as many idle joined sockets as ``--idle`` (and the open-file
+limit) allow.
 
 Each round starts fresh server processes (and, for Redis setups, one private ``redis-server``
 for the run), joins ``--rooms`` rooms of two peers (the receiver on the last process, the sender
@@ -19,7 +28,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,6 +38,8 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -45,15 +58,17 @@ SETUPS = {
 AIOHTTP_SERVER = """
 import sys, uvloop
 from aiohttp import web
+from rtcroom import Limits
 from rtcroom.aiohttp import webrtc
 async def healthz(request):
     return web.json_response({"status": "ok"})
 app = web.Application()
-app.router.add_get("/api/call/signal", webrtc(max_peers=2))
+limits = Limits(max_sockets_per_address=0, join_rate=0, frame_rate=1e6, frame_burst=1000000)
+app.router.add_get("/api/call/signal", webrtc(max_peers=2, limits=limits))
 app.router.add_get("/healthz", healthz)
 uvloop.install()
 port = int(sys.argv[sys.argv.index("--port") + 1])
-web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=2048)
 """
 
 
@@ -187,6 +202,256 @@ async def main(args: argparse.Namespace) -> None:
             )
 
 
+# --- the anchor comparison (--anchor): every server under one Node load generator ------------
+
+ANCHOR_DIR = Path(__file__).resolve().parent / "anchor"
+BENCH_LIMITS = (
+    "--max-sockets-per-address",
+    "0",
+    "--join-rate",
+    "0",
+    "--frame-rate",
+    "1000000",
+    "--frame-burst",
+    "1000000",
+)
+"""The limits stay on (their cost is measured) but no load-generator address meets them."""
+
+ANCHOR_SETUPS = {
+    "anchor": "Agentuity on Node `ws` (@agentuity/runtime 2.0.21)",
+    "serve": "`rtcroom serve`",
+    "serve-uvicorn": "`rtcroom serve --server uvicorn`",
+    "asgi-sansio": "`webrtc()` in FastAPI, uvicorn `--ws websockets-sansio`",
+    "asgi-default": "`webrtc()` in FastAPI, uvicorn default `--ws` (websockets)",
+    "aiohttp": "`rtcroom.aiohttp` adapter",
+}
+
+# webrtc() mounted in FastAPI under uvicorn; argv[1] is uvicorn's --ws.
+ASGI_SERVER = """
+import sys, uvicorn
+from fastapi import FastAPI
+from rtcroom import Limits
+from rtcroom.asgi import webrtc
+app = FastAPI()
+limits = Limits(max_sockets_per_address=0, join_rate=0, frame_rate=1e6, frame_burst=1000000)
+app.router.add_websocket_route("/api/call/signal", webrtc(max_peers=2, limits=limits))
+@app.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+port = int(sys.argv[sys.argv.index("--port") + 1])
+uvicorn.run(app, host="127.0.0.1", port=port, ws=sys.argv[1], loop="uvloop", log_level="warning")
+"""
+
+
+def anchor_installed() -> None:
+    """``npm ci`` the anchor into bench/anchor/node_modules (before entering the namespace,
+    which has no network), unless the lock file's install is there already."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        raise SystemExit("--anchor needs Node.js and npm (the anchor and the load generator)")
+    marker = ANCHOR_DIR / "node_modules" / ".package-lock.json"
+    lock = ANCHOR_DIR / "package-lock.json"
+    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    print("installing the anchor: npm ci in bench/anchor", flush=True)
+    subprocess.run(
+        ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=ANCHOR_DIR, check=True
+    )
+
+
+def raise_fd_limit(wanted: int) -> None:
+    """Open-file limit for this benchmark and its children only (root may raise the hard one)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def anchor_server(setup: str) -> ServeProcess:
+    if setup == "anchor":
+        return ServeProcess(launcher=["node", str(ANCHOR_DIR / "server.mjs")])
+    if setup == "serve":
+        return ServeProcess("--max-peers", "2", *BENCH_LIMITS)
+    if setup == "serve-uvicorn":
+        return ServeProcess("--max-peers", "2", "--server", "uvicorn", *BENCH_LIMITS)
+    if setup == "aiohttp":
+        return ServeProcess(launcher=[sys.executable, "-c", AIOHTTP_SERVER])
+    ws = "websockets-sansio" if setup == "asgi-sansio" else "auto"
+    return ServeProcess(launcher=[sys.executable, "-c", ASGI_SERVER, ws])
+
+
+class LoadGenerator:
+    """bench/anchor/load.mjs: one command a line in, one JSON line out."""
+
+    def __init__(self, url: str) -> None:
+        self.proc = subprocess.Popen(
+            ["node", str(ANCHOR_DIR / "load.mjs"), url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def __call__(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the load generator died on {command!r}")
+        result: dict[str, Any] = orjson.loads(line)
+        return result
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * q))] if sorted_ms else math.nan
+
+
+async def anchor_round(setup: str, args: argparse.Namespace) -> dict[str, float]:
+    server = anchor_server(setup)
+    load: LoadGenerator | None = None
+    try:
+        await server.wait_ready()
+        await asyncio.sleep(0.5)
+        rss0 = rss_bytes(server.pid)
+        load = LoadGenerator(server.url)
+        joined = load(f"join {args.peers}")
+        await asyncio.sleep(0.5)
+        rss1 = rss_bytes(server.pid)
+        cpu0 = cpu_seconds(server.pid)
+        blast = load(f"blast {args.blast_rooms} {args.messages} {args.window}")
+        cpu = cpu_seconds(server.pid) - cpu0
+        rtt = load(f"rtt {args.round_trips}")["ms"]
+    finally:
+        if load is not None:
+            load.close()
+        server.close()
+    return {
+        "cpu_us_per_msg": cpu / blast["msgs"] * 1e6,
+        "msgs_per_s": blast["msgs"] / blast["seconds"],
+        "rtt_p99_ms": percentile(rtt, 0.99),
+        "kib_per_peer": (rss1 - rss0) / args.peers / 1024,
+        "join_s": joined["seconds"],
+    }
+
+
+ANCHOR_COLUMNS = [
+    ("cpu_us_per_msg", "CPU µs per relayed msg", "{:.1f}"),
+    ("msgs_per_s", "relayed msg/s", "{:,.0f}"),
+    ("rtt_p99_ms", "relay round trip p99 (ms)", "{:.2f}"),
+    ("kib_per_peer", "RSS per joined peer (KiB)", "{:.1f}"),
+    ("join_s", "{peers:,} connects + joins (s)", "{:.2f}"),
+]
+
+
+def anchor_table(results: dict[str, list[dict[str, float]]], peers: int) -> str:
+    head = "| server | " + " | ".join(t.format(peers=peers) for _, t, _ in ANCHOR_COLUMNS) + " |"
+    lines = [head, "|---" + "|---:" * len(ANCHOR_COLUMNS) + "|"]
+    anchor = {k: statistics.median(r[k] for r in results["anchor"]) for k, _, _ in ANCHOR_COLUMNS}
+    for setup, runs in results.items():
+        cells = []
+        for key, _, fmt in ANCHOR_COLUMNS:
+            values = [r[key] for r in runs]
+            med = statistics.median(values)
+            cell = f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+            if setup != "anchor" and anchor[key]:
+                cell += f" **{med / anchor[key]:.2f}×**"
+            cells.append(cell)
+        lines.append(f"| {ANCHOR_SETUPS[setup]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def socket_budget(wanted: int) -> int:
+    """Joined sockets one process can hold under this benchmark's open-file limit (the server
+    needs one descriptor per socket, and so does the one load-generator process)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return min(wanted, soft - 1000)
+
+
+async def scale_run(setup: str, args: argparse.Namespace) -> None:
+    """10,000 peers (5,000 rooms of two) trickling ICE, then --idle joined sockets held."""
+    lines: list[str] = []
+    server = anchor_server(setup)
+    load: LoadGenerator | None = None
+    try:
+        await server.wait_ready()
+        await asyncio.sleep(0.5)
+        rss0 = rss_bytes(server.pid)
+        load = LoadGenerator(server.url)
+        joined = load("join 10000")
+        cpu0 = cpu_seconds(server.pid)
+        t = load(f"trickle {args.trickle_rate} {args.trickle_seconds}")
+        cpu = cpu_seconds(server.pid) - cpu0
+        lines.append(
+            f"| {ANCHOR_SETUPS[setup]} | 10,000 joined in {joined['seconds']:.1f} s, "
+            f"RSS +{(rss_bytes(server.pid) - rss0) / 2**20:.0f} MiB | {t['sent']:,} ICE frames "
+            f"at {args.trickle_rate}/s, {t['received']:,} delivered | relay latency p50 "
+            f"{percentile(t['ms'], 0.5):.2f} ms, p99 {percentile(t['ms'], 0.99):.2f} ms, "
+            f"max {t['ms'][-1] if t['ms'] else math.nan:.1f} ms | server CPU "
+            f"{cpu / args.trickle_seconds * 100:.0f}% of a core |"
+        )
+        print(lines.pop(), flush=True)
+        idle = socket_budget(args.idle)
+        if idle > 10000:
+            joined = load(f"join {idle - 10000}")
+            await asyncio.sleep(1.0)
+            rss = rss_bytes(server.pid)
+            capped = f" (the open-file limit allows {idle:,})" if idle < args.idle else ""
+            print(
+                f"| {ANCHOR_SETUPS[setup]} | {idle:,} joined sockets held{capped}, the last "
+                f"{idle - 10000:,} joined in {joined['seconds']:.1f} s | RSS "
+                f"{rss / 2**20:.0f} MiB in all, {(rss - rss0) / idle / 1024:.1f} KiB per "
+                f"socket over the idle server | | |",
+                flush=True,
+            )
+    finally:
+        if load is not None:
+            load.close()
+        server.close()
+
+
+async def anchor_main(args: argparse.Namespace) -> None:
+    raise_fd_limit(2 * max(args.idle, args.peers) + 10_000)
+    setups = ["anchor", *[s for s in args.setups if s != "anchor"]]
+    print(
+        f"{args.peers:,} peers joined ({args.peers // 2:,} rooms of 2); the first "
+        f"{args.blast_rooms} rooms ping-pong {args.messages:,} ice frames per peer "
+        f"({args.window} in flight); {args.round_trips:,} sequential round trips; "
+        f"{args.rounds} rounds alternating the servers; one Node load generator for all; "
+        f"{os.cpu_count()} cores. Median (min–max), **ratio of medians to the anchor**.\n",
+        flush=True,
+    )
+    results: dict[str, list[dict[str, float]]] = {s: [] for s in setups}
+    for r in range(args.rounds):
+        order = setups[r % len(setups) :] + setups[: r % len(setups)]
+        for setup in order:
+            result = await anchor_round(setup, args)
+            results[setup].append(result)
+            print(
+                f"  round {r + 1} {setup}: " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()),
+                flush=True,
+            )
+    if args.rounds:
+        print()
+        print(anchor_table(results, args.peers), flush=True)
+    if args.scale:
+        print("\n| server | joins | trickle | latency | CPU |\n|---|---|---|---|---|")
+        for setup in args.scale:
+            await scale_run(setup, args)
+
+
 def enter_loopback_namespace() -> None:
     """Re-run this command inside a loopback-only network namespace, when allowed (root)."""
     if os.environ.get("RTCROOM_BENCH_NETNS") == "1" or not shutil.which("unshare"):
@@ -201,7 +466,7 @@ def enter_loopback_namespace() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--setups", nargs="+", default=["uvicorn", "aiohttp"], choices=list(SETUPS))
+    parser.add_argument("--setups", nargs="+", default=["uvicorn", "aiohttp"])
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--messages", type=int, default=250, help="relayed per room")
     parser.add_argument("--round-trips", type=int, default=2000)
@@ -211,7 +476,38 @@ if __name__ == "__main__":
         action="store_true",
         help="also time how long a kill -9 of one of two --redis processes goes unnoticed",
     )
+    parser.add_argument(
+        "--anchor",
+        action="store_true",
+        help="compare with Agentuity's server on Node (npm ci into bench/anchor), one Node load "
+        "generator for every server; --setups then picks among " + ", ".join(ANCHOR_SETUPS),
+    )
+    parser.add_argument("--peers", type=int, default=5000, help="--anchor: peers joined")
+    parser.add_argument("--blast-rooms", type=int, default=50, help="--anchor: rooms relaying")
+    parser.add_argument("--window", type=int, default=32, help="--anchor: frames in flight")
+    parser.add_argument(
+        "--scale",
+        nargs="*",
+        default=[],
+        help="--anchor: also 10,000 peers trickling ICE (and --idle sockets) on these servers",
+    )
+    parser.add_argument("--trickle-rate", type=int, default=1000, help="--scale: frames/s in all")
+    parser.add_argument("--trickle-seconds", type=float, default=10.0)
+    parser.add_argument("--idle", type=int, default=50_000, help="--scale: joined sockets held")
     parsed = parser.parse_args()
+    if not parsed.anchor and set(parsed.setups) - set(SETUPS):
+        parser.error(
+            f"--setups are {', '.join(SETUPS)} (with --anchor: {', '.join(ANCHOR_SETUPS)})"
+        )
+    if parsed.anchor:
+        anchor_installed()
+        if "--setups" not in sys.argv:
+            parsed.setups = list(ANCHOR_SETUPS)
+        if "--messages" not in sys.argv:
+            parsed.messages = 2000
+        unknown = set(parsed.setups) - set(ANCHOR_SETUPS)
+        if unknown:
+            parser.error(f"--anchor setups are {', '.join(ANCHOR_SETUPS)}; not {unknown}")
     enter_loopback_namespace()
     try:
         import uvloop
@@ -219,4 +515,4 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(main(parsed))
+    asyncio.run(anchor_main(parsed) if parsed.anchor else main(parsed))

@@ -20,6 +20,8 @@ from rtcroom.testing import free_port, run_uvicorn
 
 SIGNAL_PATH = "/api/call/signal"
 TRANSPORTS = ["uvicorn", "aiohttp"]
+SERVE_LAYERS = ["aiohttp", "uvicorn"]
+"""``rtcroom serve --server ...``: every standalone-server test runs on each layer."""
 WAIT = 5.0  # upper bound for any single expected frame
 
 

@@ -130,6 +130,16 @@ def test_redis_backend_is_imported_on_first_use() -> None:
     assert "pip install 'rtcroom[redis]'" in done.stdout, done.stdout
 
 
+def test_serve_on_aiohttp_without_it_names_the_pip_install() -> None:
+    done = python(
+        BLOCK_OPTIONAL
+        + "import sys, rtcroom.cli\n"
+        + "sys.exit(rtcroom.cli.main(['serve', '--server', 'aiohttp', '--port', '0']))\n"
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("rtcroom: --server aiohttp needs aiohttp: pip install 'rtcroom[fast]'\n")
+
+
 async def test_metrics_without_the_extra_say_which_one_to_install() -> None:
     """``serve --metrics`` says at start that /metrics needs rtcroom[metrics]; /metrics then
     answers 404 with the same line; signaling works as ever."""

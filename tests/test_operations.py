@@ -7,17 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import orjson
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rtcroom import tokens
 from rtcroom.testing import ServeProcess
 
 from .secure_support import SECRET, closed_with, connect
-from .support import SignalClient
+from .support import SERVE_LAYERS, SignalClient
 from .test_cli_security import env, rtcroom
 
 ADMIN_SECRET = "admin-" + "s" * 40
@@ -27,9 +28,21 @@ def token(identity: str, room: str = "*", name: str | None = None) -> str:
     return tokens.create(SECRET, room=room, identity=identity, name=name)
 
 
+_layer = ["auto"]
+
+
+@pytest.fixture(autouse=True, params=SERVE_LAYERS)
+def serve_layer(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test runs against each ``--server`` layer of ``rtcroom serve``."""
+    _layer[0] = request.param
+    yield request.param
+    _layer[0] = "auto"
+
+
 @contextlib.asynccontextmanager
 async def serve(*args: str, **extra: str) -> AsyncIterator[ServeProcess]:
-    async with ServeProcess(*args, log_level="info", env=env(**extra)) as served:
+    layer = ("--server", _layer[0])
+    async with ServeProcess(*args, *layer, log_level="info", env=env(**extra)) as served:
         yield served
 
 
@@ -234,7 +247,7 @@ def test_rtcroom_rooms_says_when_no_server_answers() -> None:
 
 
 async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
-    # At debug, uvicorn's lines (one per connection) come as JSON too.
+    # At debug, the server layer's access lines (one per connection) come as JSON too.
     async with serve(
         "--log-format", "json", "--log-level", "debug", RTCROOM_SECRET=SECRET
     ) as served:
@@ -268,7 +281,9 @@ async def test_json_logs_have_a_line_per_join_leave_and_error() -> None:
     )
     assert alice not in output and SECRET not in output
     assert any(
-        "token=[redacted]" in r["message"] for r in records if r["logger"].startswith("uvicorn")
+        "token=[redacted]" in r["message"]
+        for r in records
+        if r["logger"].startswith(("uvicorn", "aiohttp.access"))
     )
 
 

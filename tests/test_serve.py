@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,18 +18,27 @@ import websockets
 
 from rtcroom.testing import ServeProcess, this_rtcroom_env
 
-from .support import SignalClient, join_room
+from .support import SERVE_LAYERS, SignalClient, join_room
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 SERVE_ENV = this_rtcroom_env()
+_layer = ["auto"]
+
+
+@pytest.fixture(autouse=True, params=SERVE_LAYERS)
+def serve_layer(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test runs against each ``--server`` layer of ``rtcroom serve``."""
+    _layer[0] = request.param
+    yield request.param
+    _layer[0] = "auto"
 
 
 def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
     """``rtcroom ...`` to completion (for commands and options that exit at once)."""
     return subprocess.run(
-        [sys.executable, "-m", "rtcroom.cli", *args],
+        [sys.executable, "-m", "rtcroom.cli", *args, *_server_option(args)],
         capture_output=True,
         text=True,
         env=SERVE_ENV,
@@ -41,8 +50,12 @@ def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
 @contextlib.asynccontextmanager
 async def rtcroom_serve(*args: str) -> AsyncIterator[ServeProcess]:
     """``rtcroom serve`` in a subprocess at the default log level, once it is ready."""
-    async with ServeProcess(*args, log_level="info") as served:
+    async with ServeProcess(*args, "--server", _layer[0], log_level="info") as served:
         yield served
+
+
+def _server_option(args: tuple[str, ...]) -> list[str]:
+    return ["--server", _layer[0]] if args[:1] == ("serve",) else []
 
 
 def announcement(served: ServeProcess) -> str:

@@ -14,6 +14,7 @@ require("aiohttp", __name__, "aiohttp")
 import asyncio
 import inspect
 import logging
+import struct
 
 from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
@@ -49,17 +50,60 @@ def _mark_async(handler: object) -> None:
         handler._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # type: ignore[attr-defined]
 
 
-class _AiohttpConnection:
-    __slots__ = ("_ws",)
+_FRAME_HEADER = struct.Struct("!BB")
+_FRAME_HEADER_16 = struct.Struct("!BBH")
+_FRAME_HEADER_64 = struct.Struct("!BBQ")
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+COALESCE_BYTES = 64 * 1024
+"""Frames to one socket are gathered and written once per event-loop turn (one system call
+where there were as many as frames: most of the CPU a relay costs), while the socket's send
+buffer holds less than this; past it, each frame goes through aiohttp's writer and waits for
+the client to read (backpressure on the sender)."""
+
+
+def _text_frame(text: str) -> bytes:
+    """One unmasked, unfragmented text frame (RFC 6455 5.2), as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return _FRAME_HEADER.pack(0x81, size) + payload
+    if size < 65536:
+        return _FRAME_HEADER_16.pack(0x81, 126, size) + payload
+    return _FRAME_HEADER_64.pack(0x81, 127, size) + payload
+
+
+class _AiohttpConnection:
+    __slots__ = ("_pending", "_request", "_ws")
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
         self._ws = ws
+        self._request = request
+        self._pending: list[bytes] | None = None
 
     async def send(self, text: str) -> None:
-        if not self._ws.closed:
-            await self._ws.send_str(text)
+        ws = self._ws
+        if ws.closed:
+            return
+        transport = self._request.transport
+        if transport is None or transport.get_write_buffer_size() > COALESCE_BYTES:
+            self._flush()
+            await ws.send_str(text)
+            return
+        pending = self._pending
+        if pending is None:
+            self._pending = [_text_frame(text)]
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            pending.append(_text_frame(text))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        transport = self._request.transport
+        if pending and transport is not None and not self._ws.closed:
+            transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     async def close(self, code: int, reason: str) -> None:
+        self._flush()  # what the hub sent before the close goes out before it
         await self._ws.close(code=code, message=reason.encode())
 
 
@@ -95,8 +139,9 @@ class AiohttpSignalingHandler:
                 status=refusal.http_status, text=refusal.message + "\n", headers=refusal.headers
             )
         session = await self.gate.open_session(
-            info, _AiohttpConnection(ws), lambda: ws.prepare(request)
+            info, _AiohttpConnection(ws, request), lambda: ws.prepare(request)
         )
+        del info  # its copy of the headers need not live as long as the socket
         if session is None:  # refused by auth: closed with its code and reason
             return ws
         limit = self.max_message_bytes

@@ -166,7 +166,13 @@ class Session:
         counts = hub.telemetry
         counts.relayed_frames[frame.kind] += 1
         counts.relayed_bytes[frame.kind] += len(data)
-        await hub.backend.publish(room_id, peer_id, frame.to, text)
+        to = frame.to
+        if to is not None and hub._rooms_here:  # every peer is in _local: no backend round
+            target = hub._local.get(to)
+            if target is not None and target.room_id == room_id:
+                await target._send(text)
+            return
+        await hub.backend.publish(room_id, peer_id, to, text)
 
     async def close(self) -> None:
         """The socket ended (any cause). Idempotent: ``peer-left`` goes out once."""
@@ -248,6 +254,8 @@ class SignalingHub:
         self.max_peers = max_peers
         self.callbacks = callbacks or SignalingCallbacks()
         self.backend = backend or MemoryBackend()
+        self._rooms_here = type(self.backend) is MemoryBackend
+        """Every room lives in this process: a relay to one peer goes straight to its socket."""
         self.max_room_id_length = max_room_id_length
         self._local: dict[str, Session] = {}
         self._opened = False

@@ -163,6 +163,15 @@ def run(body: Callable[[], Awaitable[int]]) -> int:
         return EXIT_INTERRUPTED
 
 
+def run_in_out_dir(args: argparse.Namespace, body: Callable[[], Awaitable[int]]) -> int:
+    """Create ``--out`` (or say in one line why it cannot be used), then :func:`run` ``body``."""
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return fail(f"cannot use --out {args.out}: {exc.strerror}", EXIT_USAGE)
+    return run(body)
+
+
 def connect_error(exc: BaseException, url: str) -> CommandError:
     """A join that failed, in words (the client's own errors already say why)."""
     return CommandError(f"cannot join through {url}: {exc}")

@@ -17,13 +17,11 @@ from typing import Any
 
 from .common import (
     EXIT_OK,
-    EXIT_USAGE,
     add_peer_options,
     call_options,
     connect_error,
-    fail,
     require_extras,
-    run,
+    run_in_out_dir,
     short,
     signal_url,
 )
@@ -61,11 +59,7 @@ def _file_stem(room: str, peer: str, part: int) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return fail(f"cannot use --out {args.out}: {exc.strerror}", EXIT_USAGE)
-    return run(lambda: record(args))
+    return run_in_out_dir(args, lambda: record(args))
 
 
 async def record(args: argparse.Namespace) -> int:

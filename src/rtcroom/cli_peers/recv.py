@@ -19,14 +19,12 @@ from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     CommandError,
     add_peer_options,
     call_options,
     connect_error,
-    fail,
     require_extras,
-    run,
+    run_in_out_dir,
     short,
     signal_url,
 )
@@ -130,11 +128,7 @@ class Incoming:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return fail(f"cannot use --out {args.out}: {exc.strerror}", EXIT_USAGE)
-    return run(lambda: recv(args))
+    return run_in_out_dir(args, lambda: recv(args))
 
 
 async def recv(args: argparse.Namespace) -> int:

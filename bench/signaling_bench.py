@@ -4,7 +4,7 @@ memory per peer, for each server setup (transports, and rooms shared through Red
 One command; it enters a loopback-only network namespace itself when it may::
 
     python bench/signaling_bench.py                          # uvicorn and aiohttp, in memory
-    python bench/signaling_bench.py --setups uvicorn redis redis-2 --detect-kill   # Redis
+    python bench/signaling_bench.py --setups serve redis redis-2 --detect-kill     # Redis
     python bench/signaling_bench.py --anchor --scale serve anchor   # against Agentuity's server
 
 ``--anchor`` installs Agentuity's room manager (npm ``@agentuity/runtime``, pinned by
@@ -48,10 +48,11 @@ from rtcroom.loadtest import blast, join, join_pairs, round_trips
 from rtcroom.testing import ServeProcess, cpu_seconds, free_port, rss_bytes
 
 SETUPS = {
-    "uvicorn": "rtcroom serve (Starlette app, uvicorn, websockets-sansio, uvloop), memory",
+    "serve": "rtcroom serve (its default layer: aiohttp when installed), memory",
+    "uvicorn": "rtcroom serve --server uvicorn (Starlette app, websockets-sansio), memory",
     "aiohttp": "rtcroom.aiohttp adapter (aiohttp web, uvloop), memory",
-    "redis": "rtcroom serve --redis, 1 process",
-    "redis-2": "rtcroom serve --redis, 2 processes, the peers of each room split",
+    "redis": "rtcroom serve --redis, 1 process (default layer)",
+    "redis-2": "rtcroom serve --redis, 2 processes (default layer), the peers of each room split",
 }
 
 # The aiohttp adapter as its own process, with the options ServeProcess passes to `serve`.
@@ -103,8 +104,10 @@ async def redis_server() -> AsyncIterator[Redis]:
 async def servers(setup: str, redis: Redis | None) -> AsyncIterator[list[ServeProcess]]:
     if setup == "aiohttp":
         procs = [ServeProcess(launcher=[sys.executable, "-c", AIOHTTP_SERVER])]
-    elif setup == "uvicorn":
+    elif setup == "serve":
         procs = [ServeProcess("--max-peers", "2")]
+    elif setup == "uvicorn":
+        procs = [ServeProcess("--max-peers", "2", "--server", "uvicorn")]
     else:
         assert redis is not None
         count = 2 if setup == "redis-2" else 1
@@ -466,7 +469,7 @@ def enter_loopback_namespace() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--setups", nargs="+", default=["uvicorn", "aiohttp"])
+    parser.add_argument("--setups", nargs="+", default=["serve", "uvicorn", "aiohttp"])
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--messages", type=int, default=250, help="relayed per room")
     parser.add_argument("--round-trips", type=int, default=2000)

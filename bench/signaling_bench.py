@@ -3,7 +3,7 @@ memory per peer, for each server setup (transports, and rooms shared through Red
 
 One command; it enters a loopback-only network namespace itself when it may::
 
-    python bench/signaling_bench.py                          # uvicorn and aiohttp, in memory
+    python bench/signaling_bench.py                     # serve, uvicorn and aiohttp, in memory
     python bench/signaling_bench.py --setups serve redis redis-2 --detect-kill     # Redis
     python bench/signaling_bench.py --anchor --scale serve anchor   # against Agentuity's server
 

@@ -21,6 +21,17 @@ from rtcroom.testing import free_port, run_uvicorn
 SIGNAL_PATH = "/api/call/signal"
 TRANSPORTS = ["uvicorn", "aiohttp"]
 SERVE_LAYERS = ["aiohttp", "uvicorn"]
+_serve_layer = ["auto"]
+
+
+def serve_layer_option() -> list[str]:
+    """``--server LAYER`` for the ``rtcroom serve`` layer the current test runs on (set by the
+    ``serve_layer`` fixture of tests/conftest.py; ``auto`` outside it)."""
+    return ["--server", _serve_layer[0]]
+
+
+def set_serve_layer(layer: str) -> None:
+    _serve_layer[0] = layer
 """``rtcroom serve --server ...``: every standalone-server test runs on each layer."""
 WAIT = 5.0  # upper bound for any single expected frame
 

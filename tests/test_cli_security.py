@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,7 @@ from rtcroom import JoinTokens
 from rtcroom.testing import ServeProcess
 
 from .secure_support import SECRET, closed_with, connect, refused_status
-from .support import SERVE_LAYERS, free_port
+from .support import free_port, serve_layer_option
 from .test_serve import ROOT
 
 TURN_SECRET = "turn-" + "q" * 40
@@ -77,21 +77,13 @@ def test_token_create_says_what_is_wrong() -> None:
         assert "short" not in done.stderr or "short" not in extra.get("RTCROOM_SECRET", "")
 
 
-_layer = ["auto"]
-
-
-@pytest.fixture(autouse=True, params=SERVE_LAYERS)
-def serve_layer(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each test runs against each ``--server`` layer of ``rtcroom serve``."""
-    _layer[0] = request.param
-    yield request.param
-    _layer[0] = "auto"
+pytestmark = pytest.mark.usefixtures("serve_layer")
 
 
 @contextlib.asynccontextmanager
 async def serve(*args: str, **extra: str) -> AsyncIterator[ServeProcess]:
     """``rtcroom serve`` with ``extra`` in its environment, once it is ready."""
-    layer = ("--server", _layer[0])
+    layer = serve_layer_option()
     async with ServeProcess(*args, *layer, log_level="info", env=env(**extra)) as served:
         yield served
 

@@ -5,9 +5,7 @@ and real sockets, with secrets in the environment as an operator sets them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import orjson
@@ -18,8 +16,8 @@ from rtcroom import tokens
 from rtcroom.testing import ServeProcess
 
 from .secure_support import SECRET, closed_with, connect
-from .support import SERVE_LAYERS, SignalClient
-from .test_cli_security import env, rtcroom
+from .support import SignalClient
+from .test_cli_security import rtcroom, serve
 
 ADMIN_SECRET = "admin-" + "s" * 40
 
@@ -28,22 +26,7 @@ def token(identity: str, room: str = "*", name: str | None = None) -> str:
     return tokens.create(SECRET, room=room, identity=identity, name=name)
 
 
-_layer = ["auto"]
-
-
-@pytest.fixture(autouse=True, params=SERVE_LAYERS)
-def serve_layer(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each test runs against each ``--server`` layer of ``rtcroom serve``."""
-    _layer[0] = request.param
-    yield request.param
-    _layer[0] = "auto"
-
-
-@contextlib.asynccontextmanager
-async def serve(*args: str, **extra: str) -> AsyncIterator[ServeProcess]:
-    layer = ("--server", _layer[0])
-    async with ServeProcess(*args, *layer, log_level="info", env=env(**extra)) as served:
-        yield served
+pytestmark = pytest.mark.usefixtures("serve_layer")
 
 
 async def scrape(served: ServeProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

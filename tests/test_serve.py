@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,21 +18,13 @@ import websockets
 
 from rtcroom.testing import ServeProcess, this_rtcroom_env
 
-from .support import SERVE_LAYERS, SignalClient, join_room
+from .support import SignalClient, join_room, serve_layer_option
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 SERVE_ENV = this_rtcroom_env()
-_layer = ["auto"]
-
-
-@pytest.fixture(autouse=True, params=SERVE_LAYERS)
-def serve_layer(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each test runs against each ``--server`` layer of ``rtcroom serve``."""
-    _layer[0] = request.param
-    yield request.param
-    _layer[0] = "auto"
+pytestmark = pytest.mark.usefixtures("serve_layer")
 
 
 def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
@@ -50,12 +42,12 @@ def run_rtcroom(*args: str) -> subprocess.CompletedProcess[str]:
 @contextlib.asynccontextmanager
 async def rtcroom_serve(*args: str) -> AsyncIterator[ServeProcess]:
     """``rtcroom serve`` in a subprocess at the default log level, once it is ready."""
-    async with ServeProcess(*args, "--server", _layer[0], log_level="info") as served:
+    async with ServeProcess(*args, *serve_layer_option(), log_level="info") as served:
         yield served
 
 
 def _server_option(args: tuple[str, ...]) -> list[str]:
-    return ["--server", _layer[0]] if args[:1] == ("serve",) else []
+    return serve_layer_option() if args[:1] == ("serve",) else []
 
 
 def announcement(served: ServeProcess) -> str:

@@ -24,9 +24,9 @@ from ... import protocol
 from ..base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
 from .address import URL_EXAMPLE, RedisAddress
 from .liveness import REDIS_TROUBLE, Liveness, describe
-from .membership import Membership, NotRegistered
+from .membership import Claimed, Ended, Membership, NotRegistered
 from .peers import LocalPeers
-from .relay import Relay
+from .relay import Relay, Takeover
 
 log = logging.getLogger("rtcroom.redis")
 
@@ -76,6 +76,12 @@ class RedisBackend(Backend):
         self._relay = Relay(self.node_id, key_prefix, self._peers, self.timeout)
         self._membership: Membership | None = None
         self._liveness: Liveness | None = None
+        self.resume_grace = 30.0
+        """Seconds a dead process's opted-in peers stay away, waiting to resume elsewhere."""
+        self.resume_token_ttl = 86400.0
+        """Seconds a left peer's resume tokens stay refused (their lifetime)."""
+        self.takeover: Takeover | None = None
+        """Closes, silently, a local peer's socket when the peer resumed on another process."""
 
     @property
     def detection_bound(self) -> float:
@@ -94,8 +100,14 @@ class RedisBackend(Backend):
 
     # --- Backend -------------------------------------------------------------------------------
 
+    def _ended_ms(self) -> int:
+        return int(self.resume_token_ttl * 1000)
+
+    def _grace_ms(self, resumable: bool) -> int:
+        return max(1, int(self.resume_grace * 1000)) if resumable and self.resume_grace else 0
+
     async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
-        self._relay.start(deliver, kick)
+        self._relay.start(deliver, kick, self.takeover)
         self._membership = Membership(self.address, self.key_prefix, self.node_id, self.timeout)
         self._liveness = Liveness(
             self.address,
@@ -104,6 +116,7 @@ class RedisBackend(Backend):
             heartbeat_interval=self.heartbeat_interval,
             node_ttl=self.node_ttl,
             timeout=self.timeout,
+            ended_ms=self._ended_ms(),
         )
         await self._liveness.start(peer_gone)
 
@@ -117,12 +130,14 @@ class RedisBackend(Backend):
             self._membership = None
         self._peers.clear()
 
-    async def join(self, room_id: str, max_peers: int) -> Admission | None:
+    async def join(
+        self, room_id: str, max_peers: int, *, resumable: bool = False
+    ) -> Admission | None:
         membership, liveness = self._ready()
         await self._relay.subscribe(room_id)  # before anyone can learn the new peer's id
         try:
             with liveness.changing():
-                joined = await membership.join(room_id, max_peers)
+                joined = await membership.join(room_id, max_peers, self._grace_ms(resumable))
         except NotRegistered:
             self._relay.unsubscribe(room_id)
             raise BackendUnavailable(protocol.UNAVAILABLE) from None
@@ -136,6 +151,40 @@ class RedisBackend(Backend):
         self._peers.add(joined.peer_id, room_id)
         return Admission(joined.peer_id, joined.peers, joined.room_created)
 
+    async def _claim(self, room_id: str, peer_id: str, max_peers: int) -> Claimed | None:
+        """Hold a resumed peer on this process (see :meth:`Membership.rejoin`); the process
+        that held it, if alive, closes its old socket. Raises :class:`Ended`."""
+        membership, liveness = self._ready()
+        held = self._peers.holds(room_id, peer_id)
+        if not held:
+            await self._relay.subscribe(room_id)
+        try:
+            with liveness.changing():
+                claimed = await membership.rejoin(
+                    room_id, peer_id, max_peers, self._grace_ms(True)
+                )
+        except BaseException as exc:
+            if not held:
+                self._relay.unsubscribe(room_id)
+            if isinstance(exc, NotRegistered):
+                raise BackendUnavailable(protocol.UNAVAILABLE) from None
+            if isinstance(exc, REDIS_TROUBLE):
+                log.warning("a resume into room %r failed: %s", room_id, describe(exc))
+                raise BackendUnavailable(protocol.UNAVAILABLE) from exc
+            raise
+        if claimed is None:
+            if not held:
+                self._relay.unsubscribe(room_id)
+            return None
+        if not held:
+            self._peers.add(peer_id, room_id)
+        if claimed.taken_from is not None:
+            try:
+                self._relay.take_over(claimed.taken_from, peer_id, room_id)
+            except OSError:  # that process finds out on its next resync
+                log.warning("could not tell %s that %s resumed here", claimed.taken_from, peer_id)
+        return claimed
+
     async def leave(self, room_id: str, peer_id: str) -> Departure | None:
         if not self._peers.holds(room_id, peer_id):
             return None
@@ -147,7 +196,7 @@ class RedisBackend(Backend):
             return Departure(room_destroyed=False)
         try:
             with liveness.changing():
-                removal = await membership.leave(room_id, peer_id)
+                removal = await membership.leave(room_id, peer_id, self._ended_ms())
         except REDIS_TROUBLE as exc:
             liveness.left_unheard(peer_id, room_id)
             log.warning(

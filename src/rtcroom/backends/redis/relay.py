@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ... import protocol
 from ..base import BackendUnavailable, Deliver, Kick
 from .address import RedisAddress
-from .frames import GONE, KICK, RELAY, Channels, Frame
+from .frames import GONE, KICK, RELAY, TAKEOVER, Channels, Frame
 from .outbox import Outboxes
 from .peers import LocalPeers
 from .resp import RespLink
@@ -25,6 +25,9 @@ log = logging.getLogger("rtcroom.redis")
 
 Link = RespLink
 """The pub/sub connection the relay uses (see ``bench/redis_pubsub_bench.py`` for why)."""
+
+Takeover = Callable[[str], Awaitable[None]]
+"""``takeover(peer_id)``: the peer resumed on another process; close its socket here, silently."""
 
 
 @dataclass(slots=True)
@@ -50,10 +53,11 @@ class Relay:
         self._link: Link | None = None
         self._deliver: Deliver | None = None
         self._kick: Kick | None = None
+        self._takeover: Takeover | None = None
         self._outboxes: Outboxes | None = None
 
-    def start(self, deliver: Deliver, kick: Kick) -> None:
-        self._deliver, self._kick = deliver, kick
+    def start(self, deliver: Deliver, kick: Kick, takeover: Takeover | None = None) -> None:
+        self._deliver, self._kick, self._takeover = deliver, kick, takeover
         self._outboxes = Outboxes(deliver)
 
     def stop(self) -> None:
@@ -189,6 +193,26 @@ class Relay:
         frame = Frame(KICK, self.node_id, peer_id, "", reason)
         link.publish(self.channels.node(node_id), frame.encode())
 
+    def take_over(self, node_id: str, peer_id: str, room_id: str) -> None:
+        """Tell the node that held ``peer_id`` it resumed here; raises ``OSError`` when Redis
+        is away (that node then learns it on its next resync)."""
+        link = self._link
+        if link is None:
+            raise ConnectionResetError("no connection to Redis")
+        frame = Frame(TAKEOVER, self.node_id, peer_id, room_id, "")
+        link.publish(self.channels.node(node_id), frame.encode())
+
+    async def taken_over(self, peer_id: str, room_id: str) -> None:
+        """``peer_id`` resumed on another process: drop it here and close its socket silently."""
+        if not self.peers.holds(room_id, peer_id):
+            return
+        self.forget(peer_id, room_id)
+        if self._takeover is not None:
+            try:
+                await self._takeover(peer_id)
+            except Exception:
+                log.exception("closing %s after it resumed elsewhere failed", peer_id)
+
     def _publish(self, channel: bytes, frame: Frame) -> None:
         link = self._link
         if link is None:
@@ -218,8 +242,11 @@ class Relay:
                 outboxes.post(peer_id, text)
 
     async def _on_node_frame(self, frame: Frame) -> None:
-        """A request from another process for a peer held here (today: kick)."""
-        if frame.kind == KICK and self._kick is not None:
+        """A request from another process for a peer held here: kick it, or let it go (it
+        resumed there)."""
+        if frame.kind == TAKEOVER:
+            await self.taken_over(frame.sender, frame.to)
+        elif frame.kind == KICK and self._kick is not None:
             try:
                 await self._kick(frame.sender, frame.text)
             except Exception:

@@ -1,0 +1,55 @@
+"""One resume-token secret for every ``rtcroom serve`` process of a Redis deployment.
+
+Without a configured secret each process would sign resume tokens with its own, and a client
+whose process died could not resume on another. The first process stores its secret in Redis
+(``SET NX``); every later one adopts the stored value, so any process accepts any process's
+tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from redis.asyncio import Redis
+
+from .address import RedisAddress
+from .liveness import REDIS_TROUBLE, describe
+from .scripts import SECRET
+
+
+async def share_secret(
+    address: RedisAddress, key_prefix: str, proposed: str, timeout: float
+) -> str:
+    """The secret stored in Redis, ``proposed`` if there was none; raises the client's
+    exception when Redis cannot be reached."""
+    client = Redis(
+        **{
+            **address.options,
+            "decode_responses": True,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
+    )
+    try:
+        secret: str = await client.eval(SECRET, 0, key_prefix, proposed)
+        return secret
+    finally:
+        with contextlib.suppress(Exception):
+            await client.aclose()
+
+
+def shared_secret(
+    address: RedisAddress, key_prefix: str, proposed: str, *, wait: float = 5.0
+) -> tuple[str, str | None]:
+    """For start-up, before the event loop: the shared secret, or ``proposed`` and why Redis
+    could not be asked (tried for up to ``wait`` seconds)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return asyncio.run(share_secret(address, key_prefix, proposed, min(wait, 2.0))), None
+        except REDIS_TROUBLE as exc:
+            if time.monotonic() >= deadline:
+                return proposed, describe(exc)
+        time.sleep(0.5)

@@ -21,12 +21,22 @@ from ..._extras import require
 require("redis", __name__, "redis")
 
 from ... import protocol
-from ..base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
+from ..base import (
+    Admission,
+    Backend,
+    BackendUnavailable,
+    Deliver,
+    Departure,
+    Kick,
+    PeerEnded,
+    PeerGone,
+    Readmission,
+)
 from .address import URL_EXAMPLE, RedisAddress
 from .liveness import REDIS_TROUBLE, Liveness, describe
 from .membership import Claimed, Ended, Membership, NotRegistered
 from .peers import LocalPeers
-from .relay import Relay, Takeover
+from .relay import Relay
 
 log = logging.getLogger("rtcroom.redis")
 
@@ -76,12 +86,6 @@ class RedisBackend(Backend):
         self._relay = Relay(self.node_id, key_prefix, self._peers, self.timeout)
         self._membership: Membership | None = None
         self._liveness: Liveness | None = None
-        self.resume_grace = 30.0
-        """Seconds a dead process's opted-in peers stay away, waiting to resume elsewhere."""
-        self.resume_token_ttl = 86400.0
-        """Seconds a left peer's resume tokens stay refused (their lifetime)."""
-        self.takeover: Takeover | None = None
-        """Closes, silently, a local peer's socket when the peer resumed on another process."""
 
     @property
     def detection_bound(self) -> float:
@@ -101,13 +105,13 @@ class RedisBackend(Backend):
     # --- Backend -------------------------------------------------------------------------------
 
     def _ended_ms(self) -> int:
-        return int(self.resume_token_ttl * 1000)
+        return int(self.ended_ttl * 1000)
 
     def _grace_ms(self, resumable: bool) -> int:
         return max(1, int(self.resume_grace * 1000)) if resumable and self.resume_grace else 0
 
     async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
-        self._relay.start(deliver, kick, self.takeover)
+        self._relay.start(deliver, kick, self.detach)
         self._membership = Membership(self.address, self.key_prefix, self.node_id, self.timeout)
         self._liveness = Liveness(
             self.address,
@@ -151,9 +155,21 @@ class RedisBackend(Backend):
         self._peers.add(joined.peer_id, room_id)
         return Admission(joined.peer_id, joined.peers, joined.room_created)
 
+    async def rejoin(self, room_id: str, peer_id: str, max_peers: int) -> Readmission | None:
+        """Claim a resumed peer for this process, in one script: away (its process died) or
+        held by another live process (which then closes its old socket with 4410, silently).
+        Frames that process or nobody held for it are lost, so ``frames_lost`` is set."""
+        try:
+            claimed = await self._claim(room_id, peer_id, max_peers)
+        except Ended:
+            raise PeerEnded(peer_id) from None
+        if claimed is None:
+            return None
+        return Readmission(
+            claimed.peers, claimed.room_created, claimed.was_member, claimed.frames_lost
+        )
+
     async def _claim(self, room_id: str, peer_id: str, max_peers: int) -> Claimed | None:
-        """Hold a resumed peer on this process (see :meth:`Membership.rejoin`); the process
-        that held it, if alive, closes its old socket. Raises :class:`Ended`."""
         membership, liveness = self._ready()
         held = self._peers.holds(room_id, peer_id)
         if not held:

@@ -315,10 +315,10 @@ class Liveness:
                 "announced as left",
                 len(lapsed),
             )
-            await self._announce(lapsed)
+            await self._announce(lapsed, "timeout")
 
-    async def _announce(self, removed: list[Removal]) -> None:
+    async def _announce(self, removed: list[Removal], reason: str = "disconnect") -> None:
         for gone in removed:
             self.relay.announce_gone(gone.peer_id, gone.room_id)
             if self._gone is not None:
-                await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed)
+                await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed, reason)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ... import protocol
-from ..base import BackendUnavailable, Deliver, Kick
+from ..base import BackendUnavailable, Deliver, Detach, Kick
 from .address import RedisAddress
 from .frames import GONE, KICK, RELAY, TAKEOVER, Channels, Frame
 from .outbox import Outboxes
@@ -25,9 +25,6 @@ log = logging.getLogger("rtcroom.redis")
 
 Link = RespLink
 """The pub/sub connection the relay uses (see ``bench/redis_pubsub_bench.py`` for why)."""
-
-Takeover = Callable[[str], Awaitable[None]]
-"""``takeover(peer_id)``: the peer resumed on another process; close its socket here, silently."""
 
 
 @dataclass(slots=True)
@@ -53,11 +50,11 @@ class Relay:
         self._link: Link | None = None
         self._deliver: Deliver | None = None
         self._kick: Kick | None = None
-        self._takeover: Takeover | None = None
+        self._detach: Detach | None = None
         self._outboxes: Outboxes | None = None
 
-    def start(self, deliver: Deliver, kick: Kick, takeover: Takeover | None = None) -> None:
-        self._deliver, self._kick, self._takeover = deliver, kick, takeover
+    def start(self, deliver: Deliver, kick: Kick, detach: Detach | None = None) -> None:
+        self._deliver, self._kick, self._detach = deliver, kick, detach
         self._outboxes = Outboxes(deliver)
 
     def stop(self) -> None:
@@ -207,9 +204,9 @@ class Relay:
         if not self.peers.holds(room_id, peer_id):
             return
         self.forget(peer_id, room_id)
-        if self._takeover is not None:
+        if self._detach is not None:
             try:
-                await self._takeover(peer_id)
+                await self._detach(peer_id)
             except Exception:
                 log.exception("closing %s after it resumed elsewhere failed", peer_id)
 

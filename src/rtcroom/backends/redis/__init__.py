@@ -86,6 +86,9 @@ class RedisBackend(Backend):
         self._relay = Relay(self.node_id, key_prefix, self._peers, self.timeout)
         self._membership: Membership | None = None
         self._liveness: Liveness | None = None
+        self.shared_resume_secret: str | None = None
+        """The resume secret agreed through Redis (``rtcroom serve`` without a configured
+        secret, :func:`.secret.shared_secret`): stored again if Redis loses it."""
 
     @property
     def detection_bound(self) -> float:
@@ -122,6 +125,7 @@ class RedisBackend(Backend):
             timeout=self.timeout,
             ended_ms=self._ended_ms(),
         )
+        self._liveness.shared_secret = self.shared_resume_secret
         await self._liveness.start(peer_gone)
 
     async def close(self) -> None:

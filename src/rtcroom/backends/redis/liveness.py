@@ -68,6 +68,7 @@ class Liveness:
         self.node_ttl = node_ttl
         self.timeout = timeout
         self.ended_ms = ended_ms  # how long a removed resumable peer's tokens stay refused
+        self.shared_secret: str | None = None  # the resume secret shared through Redis
         self.ready = False  # connected and registered: joins are accepted
         self._gone: PeerGone | None = None
         self._connected_at = 0.0
@@ -152,6 +153,8 @@ class Liveness:
     async def _connect(self) -> None:
         await self.relay.connect(self.address)
         state = await asyncio.wait_for(self.membership.heartbeat(self._ttl_ms()), self.timeout)
+        if state == 1:
+            await self._share_secret()
         await self._sync(declared_dead=state == 2)
         self.ready = True
         self._connected_at = asyncio.get_running_loop().time()
@@ -226,6 +229,8 @@ class Liveness:
                 continue
             try:
                 state = await self.membership.heartbeat(self._ttl_ms())
+                if state == 1:
+                    await self._share_secret()
                 if state or (self._dirty and self._inflight == 0):
                     await self._sync(declared_dead=state == 2)
                 if loop.time() - self._connected_at >= self.node_ttl:
@@ -242,6 +247,19 @@ class Liveness:
                 self.relay.force_reconnect()
             except Exception:
                 log.exception("rtcroom Redis heartbeat failed unexpectedly; carrying on")
+
+    async def _share_secret(self) -> None:
+        """Put this process's resume secret back when Redis lost it (it restarted empty), so
+        processes started later adopt it instead of a new one."""
+        if self.shared_secret is None:
+            return
+        if await self.membership.shared_secret(self.shared_secret) != self.shared_secret:
+            log.error(
+                "Redis holds another resume secret than this process's (another process "
+                "stored its own after Redis lost its data): resume tokens of processes "
+                "started since are refused here, and this process's there. Restart this "
+                "process to adopt the stored secret."
+            )
 
     async def _sync(self, *, declared_dead: bool = False) -> None:
         """Make Redis hold exactly this process's peers. ``declared_dead``: another process

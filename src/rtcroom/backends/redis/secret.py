@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
+from ...resume import Resume
 from .address import RedisAddress
 from .liveness import REDIS_TROUBLE, describe
 from .scripts import SECRET
+
+if TYPE_CHECKING:
+    from . import RedisBackend
 
 
 async def share_secret(
@@ -53,3 +59,27 @@ def shared_secret(
             if time.monotonic() >= deadline:
                 return proposed, describe(exc)
         time.sleep(0.5)
+
+
+def share_resume_key(resume: Resume, backend: RedisBackend) -> tuple[Resume, str | None]:
+    """``rtcroom serve --redis`` without a configured secret: the key every process of the
+    deployment uses (this one's, if it is the first), and a warning when Redis could not be
+    asked (this process then accepts only its own tokens until it restarts)."""
+    key = resume.secret
+    assert key is not None, "rtcroom serve always gives a key"
+    proposed = key.hex() if isinstance(key, bytes) else key.encode().hex()
+    stored, trouble = shared_secret(backend.address, backend.key_prefix, proposed)
+    if trouble is not None:
+        return resume, (
+            f"could not share the resume key through Redis at {backend.address.display()} "
+            f"({trouble}): until this process restarts with Redis reachable, peers can resume "
+            "only on this process; set RTCROOM_SECRET on every process to avoid this"
+        )
+    backend.shared_resume_secret = stored
+    try:
+        return dataclasses.replace(resume, secret=bytes.fromhex(stored)), None
+    except ValueError:
+        return resume, (
+            f"Redis at {backend.address.display()} holds a resume key rtcroom did not write "
+            f"({backend.key_prefix}resume-secret); delete it, or set RTCROOM_SECRET"
+        )

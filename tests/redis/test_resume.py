@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -245,4 +246,74 @@ async def test_max_peers_exact_when_a_resume_races_fresh_joins_for_the_last_plac
         else:
             assert refused_resume == {"t": "error", "message": protocol.resume_room_full(2)}
         for client in (a2, b, *newcomers):
+            await client.close()
+
+
+async def test_a_stopped_process_s_peers_resume_on_another(
+    redis_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A rolling restart: SIGTERM closes the opted-in peers' sockets with 1012 and leaves them
+    away in Redis, so they resume elsewhere; a peer that did not opt in leaves as before."""
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "30", "--max-peers", "3") as (
+        p1,
+        p2,
+    ):
+        a, token = await join_resumable(p1.url, "r")
+        plain = await SignalClient.connect(p1.url)
+        await plain.join("r")
+        b = await SignalClient.connect(p2.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": plain.peer_id})
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        assert await p1.send_signal() == 0
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await a.recv(BOUND)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        await expect(b, {"t": "peer-left", "peerId": plain.peer_id})
+        a2, joined = await resume(p2.url, "r", token)
+        assert (joined["t"], joined["peerId"], joined["resumed"]) == ("joined", a.peer_id, True)
+        assert joined["peers"] == [b.peer_id]
+        await expect(a2, {"t": "error", "message": protocol.FRAMES_LOST})
+        a2.peer_id = a.peer_id
+        await relay_both_ways(a2, b)
+        await b.expect_silence(1.0)
+        for client in (a2, b):
+            await client.close()
+
+
+async def test_a_frozen_process_keeps_its_resumable_peers_if_it_wakes_within_the_grace(
+    redis_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "30", "--max-peers", "3") as (
+        p1,
+        p2,
+    ):
+        a = await SignalClient.connect(p1.url)
+        await a.join("r")
+        b, _ = await join_resumable(p2.url, "r")
+        plain = await SignalClient.connect(p2.url)
+        await plain.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        await expect(a, {"t": "peer-joined", "peerId": plain.peer_id})
+        p2.proc.send_signal(signal.SIGSTOP)
+        try:  # presumed dead: the peer that did not opt in is announced, B is only away
+            await expect(a, {"t": "peer-left", "peerId": plain.peer_id}, BOUND)
+            await a.expect_silence(1.0)
+        finally:
+            p2.proc.send_signal(signal.SIGCONT)
+        # woken, p2 takes B back (its socket stays open) and closes the announced one
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await plain.recv(BOUND)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        await expect(b, {"t": "peer-joined", "peerId": plain.peer_id})
+        await expect(b, {"t": "peer-left", "peerId": plain.peer_id}, BOUND)  # once, like a
+        await relay_both_ways(a, b)
+        # held by p2 again, no longer waiting to lapse
+        assert b.peer_id
+        away = await asyncio.to_thread(redis_server.command, "ZSCORE", "rtcroom:away", b.peer_id)
+        assert away == ""
+        await a.expect_silence(DETECTION)
+        await b.expect_silence(0.1)
+        await relay_both_ways(b, a)
+        for client in (a, b):
             await client.close()

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import websockets
 
@@ -316,4 +317,29 @@ async def test_a_frozen_process_keeps_its_resumable_peers_if_it_wakes_within_the
         await b.expect_silence(0.1)
         await relay_both_ways(b, a)
         for client in (a, b):
+            await client.close()
+
+
+async def test_kicking_a_dead_process_s_away_peer_ends_it_at_once(
+    redis_url: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
+        a, token = await join_resumable(p1.url, "r")
+        b = await SignalClient.connect(p2.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        assert a.peer_id
+        p1.kill()
+        await until(redis_server, "HEXISTS", "rtcroom:away-room", a.peer_id, equals="1")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{p2.http_url}/admin/peers/{a.peer_id}/kick") as reply,
+        ):
+            assert reply.status == 200
+            assert await reply.json() == {"kicked": a.peer_id}
+        await expect(b, {"t": "peer-left", "peerId": a.peer_id})
+        await b.expect_silence(0.5)
+        late, refused = await resume(p2.url, "r", token)
+        assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
+        for client in (late, b):
             await client.close()

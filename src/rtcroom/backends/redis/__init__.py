@@ -242,11 +242,15 @@ class RedisBackend(Backend):
             raise BackendUnavailable(protocol.UNAVAILABLE) from exc
 
     async def kick_elsewhere(self, peer_id: str, reason: str) -> bool:
-        membership, _ = self._ready()
+        """Have the process holding ``peer_id`` kick it; a dead process's away peer is removed
+        (and announced) here, its tokens dead."""
+        membership, liveness = self._ready()
         try:
             node = await membership.locate(peer_id)
             if node is None:
-                return False
+                removed = await membership.drop_away(peer_id, self._ended_ms())
+                await liveness.announce(removed, "kicked")
+                return bool(removed)
             self._relay.kick(node, peer_id, reason)
         except REDIS_TROUBLE as exc:
             raise BackendUnavailable(protocol.UNAVAILABLE) from exc

@@ -322,7 +322,7 @@ class Liveness:
                 len(reaped.removed),
                 len(reaped.away),
             )
-            await self._announce(reaped.removed)
+            await self.announce(reaped.removed)
 
     async def _lapse(self) -> None:
         """Dead processes' away peers whose grace window is over leave, announced once."""
@@ -333,9 +333,10 @@ class Liveness:
                 "announced as left",
                 len(lapsed),
             )
-            await self._announce(lapsed, "timeout")
+            await self.announce(lapsed, "timeout")
 
-    async def _announce(self, removed: list[Removal], reason: str = "disconnect") -> None:
+    async def announce(self, removed: list[Removal], reason: str = "disconnect") -> None:
+        """Peers of dead processes left: every process tells its members, once each."""
         for gone in removed:
             self.relay.announce_gone(gone.peer_id, gone.room_id)
             if self._gone is not None:

@@ -114,6 +114,7 @@ class Membership:
                 "SYNC",
                 "REAP",
                 "LAPSE",
+                "DROP",
                 "REJOIN",
                 "RETIRE",
                 "ROOMS",
@@ -193,6 +194,10 @@ class Membership:
     async def lapse(self, ended_ms: int) -> list[Removal]:
         """Remove the away peers whose grace window is over (once cluster-wide)."""
         return _removals(await self._run("LAPSE", ended_ms))
+
+    async def drop_away(self, peer_id: str, ended_ms: int) -> list[Removal]:
+        """Remove a dead process's away peer now (kicked): its removal, or nothing."""
+        return _removals(await self._run("DROP", peer_id, ended_ms))
 
     async def shared_secret(self, proposed: str) -> str:
         """The resume secret all processes share: ``proposed`` unless one is set already."""

@@ -250,6 +250,22 @@ return out
 """Remove the away peers whose grace window is over, once cluster-wide. ``ARGV[2]``: how long
 (ms) to refuse their resume tokens. -> ``{peer, room, destroyed, ...}``."""
 
+DROP: Final = (
+    _REMOVE
+    + """
+local p, pid, ended = ARGV[1], ARGV[2], ARGV[3]
+local rid = redis.call('HGET', p .. 'away-room', pid)
+local out = {}
+if not rid then return out end
+redis.call('ZREM', p .. 'away', pid)
+redis.call('HDEL', p .. 'away-room', pid)
+remove(p, out, pid, rid, ended)
+return out
+"""
+)
+"""Remove one away peer of a dead process (it was kicked). -> ``{peer, room, destroyed}`` or
+``{}`` when it is not away."""
+
 REJOIN: Final = (
     _HOLDER
     + """

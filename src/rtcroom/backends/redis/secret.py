@@ -68,7 +68,9 @@ def share_resume_key(resume: Resume, backend: RedisBackend) -> tuple[Resume, str
     key = resume.secret
     assert key is not None, "rtcroom serve always gives a key"
     proposed = key.hex() if isinstance(key, bytes) else key.encode().hex()
-    stored, trouble = shared_secret(backend.address, backend.key_prefix, proposed)
+    stored, trouble = shared_secret(
+        backend.address, backend.key_prefix, proposed, wait=backend.timeout
+    )
     if trouble is not None:
         return resume, (
             f"could not share the resume key through Redis at {backend.address.display()} "

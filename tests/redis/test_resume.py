@@ -343,3 +343,72 @@ async def test_kicking_a_dead_process_s_away_peer_ends_it_at_once(
         assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
         for client in (late, b):
             await client.close()
+
+
+def drop(client: SignalClient) -> None:
+    """The connection dies without a close frame (a TCP reset): the peer is away."""
+    client.ws.transport.abort()
+
+
+async def test_frames_for_a_peer_away_on_a_live_process_wait_there(
+    redis_url: str, tmp_path: Path
+) -> None:
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
+        a, token = await join_resumable(p1.url, "r")
+        b = await SignalClient.connect(p2.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        drop(a)
+        await asyncio.sleep(0.5)  # p1 sees the reset
+        sent = [{"t": "ice", "to": a.peer_id, "candidate": {"n": n}} for n in range(5)]
+        for frame in sent:
+            await b.send(frame)
+        await asyncio.sleep(0.5)  # through p2 and Redis into p1's buffer
+        a2, joined = await resume(p1.url, "r", token)
+        assert (joined["t"], joined["peerId"], joined["resumed"]) == ("joined", a.peer_id, True)
+        for n in range(5):  # p1 kept them, in order; nothing was lost
+            await expect(a2, {"t": "ice", "from": b.peer_id, "candidate": {"n": n}})
+        await a2.expect_silence(0.3)
+        await b.expect_silence(0.1)
+        for client in (a2, b):
+            await client.close()
+
+
+async def test_a_peer_away_on_a_live_process_resumes_on_another(
+    redis_url: str, tmp_path: Path
+) -> None:
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "2") as (p1, p2):
+        a, token = await join_resumable(p1.url, "r")
+        b = await SignalClient.connect(p2.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        drop(a)
+        await asyncio.sleep(0.5)
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"held": "by p1"}})
+        a2, joined = await resume(p2.url, "r", token)
+        assert (joined["t"], joined["peerId"], joined["resumed"]) == ("joined", a.peer_id, True)
+        # what p1 held for it stays there: the peer is told to renegotiate
+        await expect(a2, {"t": "error", "message": protocol.FRAMES_LOST})
+        a2.peer_id = a.peer_id
+        # p1 let it go: its grace timer does not make it leave
+        await b.expect_silence(3.0)
+        await relay_both_ways(a2, b)
+        for client in (a2, b):
+            await client.close()
+
+
+async def test_a_peer_away_on_a_live_process_that_never_returns_leaves_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    async with processes(redis_url, tmp_path, 2, "--resume-grace", "1") as (p1, p2):
+        a, token = await join_resumable(p1.url, "r")
+        b = await SignalClient.connect(p2.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        drop(a)
+        await expect(b, {"t": "peer-left", "peerId": a.peer_id}, BOUND)
+        await b.expect_silence(1.0)
+        late, refused = await resume(p2.url, "r", token)  # ended, on every process
+        assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
+        for client in (late, b):
+            await client.close()

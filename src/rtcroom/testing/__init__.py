@@ -197,6 +197,10 @@ class ServeProcess:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # SIGTERM waited for without blocking the loop: clients of this process answer the
+        # server's close frames, so it need not wait out its shutdown timeout.
+        with contextlib.suppress(RuntimeError):
+            await self.send_signal(signal.SIGTERM, timeout=10)
         self.close()
 
 

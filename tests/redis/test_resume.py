@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from rtcroom import protocol
-from rtcroom.testing import ServeProcess
+from rtcroom.testing import ServeProcess, free_port
 
 from ..support import SignalClient
 from .conftest import RedisServer
@@ -160,6 +160,7 @@ async def test_token_replayed_on_another_process_closes_the_older_socket(
         await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
         # p2 was never told a secret: it adopted p1's through Redis
         assert await asyncio.to_thread(redis_server.command, "EXISTS", "rtcroom:resume-secret")
+        assert all("key shared through Redis" in p.output() for p in (p1, p2))
         a2, joined = await resume(p2.url, "r", token)
         assert (joined["t"], joined["peerId"], joined["resumed"]) == ("joined", a.peer_id, True)
         assert joined["peers"] == [b.peer_id]
@@ -412,3 +413,21 @@ async def test_a_peer_away_on_a_live_process_that_never_returns_leaves_once(
         assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
         for client in (late, b):
             await client.close()
+
+
+async def test_unreachable_redis_at_start_keeps_this_process_s_own_key_and_says_so(
+    tmp_path: Path,
+) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    proc = ServeProcess("--redis", nowhere, "--state-dir", str(tmp_path))
+    try:
+        for _ in range(int(BOUND / 0.1)):
+            if "rtcroom: resume on" in proc.output():
+                break
+            await asyncio.sleep(0.1)
+        out = proc.output()
+        assert "could not share the resume key through Redis" in out
+        assert "(connection refused)" in out and "RTCROOM_SECRET" in out
+        assert f"key in {tmp_path / 'resume-secret'}" in out
+    finally:
+        proc.close()

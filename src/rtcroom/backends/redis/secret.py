@@ -57,7 +57,8 @@ def shared_secret(
             return asyncio.run(share_secret(address, key_prefix, proposed, min(wait, 2.0))), None
         except REDIS_TROUBLE as exc:
             if time.monotonic() >= deadline:
-                return proposed, describe(exc)
+                cause = exc.__context__  # redis-py wraps the socket's error in its own
+                return proposed, describe(cause if isinstance(cause, OSError) else exc)
         time.sleep(0.5)
 
 

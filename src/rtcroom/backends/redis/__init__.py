@@ -180,9 +180,7 @@ class RedisBackend(Backend):
             await self._relay.subscribe(room_id)
         try:
             with liveness.changing():
-                claimed = await membership.rejoin(
-                    room_id, peer_id, max_peers, self._grace_ms(True)
-                )
+                claimed = await membership.rejoin(room_id, peer_id, max_peers, self._grace_ms(True))
         except BaseException as exc:
             if not held:
                 self._relay.unsubscribe(room_id)

@@ -114,8 +114,8 @@ class RedisBackend(Backend):
         return max(1, int(self.resume_grace * 1000)) if resumable and self.resume_grace else 0
 
     async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
-        self._relay.start(deliver, kick, self.detach)
         self._membership = Membership(self.address, self.key_prefix, self.node_id, self.timeout)
+        self._relay.start(deliver, kick, self.detach, self._membership.holds)
         self._liveness = Liveness(
             self.address,
             self._membership,

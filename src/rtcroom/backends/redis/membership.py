@@ -213,6 +213,11 @@ class Membership:
         flat = await self._run("ROOMS")
         return {flat[i]: list(flat[i + 1]) for i in range(0, len(flat), 2)}
 
+    async def holds(self, peer_id: str) -> bool:
+        """Whether this node holds the peer, as Redis sees it."""
+        held: int = await self._redis.hexists(f"{self.key_prefix}node:{self.node_id}", peer_id)
+        return bool(held)
+
     async def locate(self, peer_id: str) -> str | None:
         """The node holding a peer."""
         node: str | None = await self._run("LOCATE", peer_id)

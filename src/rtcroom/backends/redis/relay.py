@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ... import protocol
@@ -25,6 +25,9 @@ log = logging.getLogger("rtcroom.redis")
 
 Link = RespLink
 """The pub/sub connection the relay uses (see ``bench/redis_pubsub_bench.py`` for why)."""
+
+Holds = Callable[[str], Awaitable[bool]]
+"""``holds(peer_id)``: whether Redis says this node holds the peer now."""
 
 
 @dataclass(slots=True)
@@ -51,10 +54,13 @@ class Relay:
         self._deliver: Deliver | None = None
         self._kick: Kick | None = None
         self._detach: Detach | None = None
+        self._holds: Holds | None = None
         self._outboxes: Outboxes | None = None
 
-    def start(self, deliver: Deliver, kick: Kick, detach: Detach | None = None) -> None:
-        self._deliver, self._kick, self._detach = deliver, kick, detach
+    def start(
+        self, deliver: Deliver, kick: Kick, detach: Detach | None = None, holds: Holds | None = None
+    ) -> None:
+        self._deliver, self._kick, self._detach, self._holds = deliver, kick, detach, holds
         self._outboxes = Outboxes(deliver)
 
     def stop(self) -> None:
@@ -238,11 +244,21 @@ class Relay:
             if peer_id != frame.sender:
                 outboxes.post(peer_id, text)
 
+    async def _back_here(self, peer_id: str) -> bool:
+        """A takeover notice may be late: the peer may have resumed here again since."""
+        if self._holds is None:
+            return False
+        try:
+            return await self._holds(peer_id)
+        except Exception:  # Redis is away: the notice is the best knowledge there is
+            return False
+
     async def _on_node_frame(self, frame: Frame) -> None:
         """A request from another process for a peer held here: kick it, or let it go (it
         resumed there)."""
         if frame.kind == TAKEOVER:
-            await self.taken_over(frame.sender, frame.to)
+            if not await self._back_here(frame.sender):
+                await self.taken_over(frame.sender, frame.to)
         elif frame.kind == KICK and self._kick is not None:
             try:
                 await self._kick(frame.sender, frame.text)

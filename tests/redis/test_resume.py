@@ -18,10 +18,10 @@ import aiohttp
 import pytest
 import websockets
 
-from rtcroom import protocol
+from rtcroom import RedisBackend, Resume, SignalingCallbacks, protocol
 from rtcroom.testing import ServeProcess, free_port
 
-from ..support import SignalClient
+from ..support import SignalClient, signaling_server
 from .conftest import RedisServer
 
 NODE_TTL = ("--redis-node-ttl", "2")  # a dead process is found within 2.5 s
@@ -431,3 +431,26 @@ async def test_unreachable_redis_at_start_keeps_this_process_s_own_key_and_says_
         assert f"key in {tmp_path / 'resume-secret'}" in out
     finally:
         proc.close()
+
+
+async def test_the_survivor_that_ends_a_dead_process_s_away_peer_fires_its_leave_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    leaves: list[tuple[str, str, str]] = []
+    callbacks = SignalingCallbacks(on_peer_leave=lambda *leave: leaves.append(leave))
+    backend = RedisBackend(redis_url, node_ttl=2.0, heartbeat_interval=0.5)
+    async with (
+        signaling_server(
+            "aiohttp", backend=backend, callbacks=callbacks, resume=Resume(grace=1)
+        ) as survivor,
+        processes(redis_url, tmp_path, 1, "--resume-grace", "1") as (doomed,),
+    ):
+        a, _ = await join_resumable(doomed.url, "r")
+        b = await SignalClient.connect(survivor.url)
+        await b.join("r")
+        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        doomed.kill()
+        await expect(b, {"t": "peer-left", "peerId": a.peer_id}, BOUND)
+        await b.expect_silence(1.0)
+        assert leaves == [(a.peer_id, "r", "timeout")]
+        await b.close()

@@ -21,6 +21,7 @@ from ..._extras import require
 require("redis", __name__, "redis")
 
 from ... import protocol
+from ...resume import DEFAULT_TOKEN_TTL
 from ..base import (
     Admission,
     Backend,
@@ -108,7 +109,9 @@ class RedisBackend(Backend):
     # --- Backend -------------------------------------------------------------------------------
 
     def _ended_ms(self) -> int:
-        return int(self.ended_ttl * 1000)
+        """How long a left opted-in peer's tokens stay refused: their lifetime. A process with
+        resume off may still end another process's peer, so it assumes the default."""
+        return int((self.ended_ttl or DEFAULT_TOKEN_TTL) * 1000)
 
     def _grace_ms(self, resumable: bool) -> int:
         return max(1, int(self.resume_grace * 1000)) if resumable and self.resume_grace else 0

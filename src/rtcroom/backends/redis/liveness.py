@@ -79,12 +79,14 @@ class Liveness:
         self._left_unheard: dict[str, str] = {}
         self._inflight = 0  # join/leave scripts awaiting their reply
         self._first_attempt = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, peer_gone: PeerGone) -> None:
         """Start connecting; returns after the first attempt (or ``2 * timeout``), so a join
         right after start-up is not refused."""
         self._gone = peer_gone
+        self._stopping = False
         self._first_attempt.clear()
         self._tasks = [
             asyncio.create_task(self._supervise(), name="rtcroom-redis-listener"),
@@ -95,11 +97,16 @@ class Liveness:
 
     async def stop(self) -> None:
         """Stop the tasks and, when connected, unregister this node cleanly."""
+        # redis-py can swallow a cancellation that lands inside a command (seen with 8.1 on
+        # Python 3.11): the loops also stop at this flag, and the wait for them is bounded.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.timeout * 2)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failure while stopping is not news
         self._tasks = []
         if self.ready:
             try:
@@ -140,7 +147,7 @@ class Liveness:
 
     async def _supervise(self) -> None:
         """Connect, listen, and on any trouble report it and try again, forever."""
-        while True:
+        while not self._stopping:
             try:
                 await self._connect()
                 await self.relay.listen()
@@ -223,9 +230,9 @@ class Liveness:
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.heartbeat_interval)
-            if not self.ready:
+            if not self.ready or self._stopping:
                 continue
             try:
                 state = await self.membership.heartbeat(self._ttl_ms())

@@ -61,6 +61,9 @@ class Description:
     sender: str
     type: Literal["offer", "answer"]
     sdp: str
+    rebuild: int | None = None
+    """rtcroom's ``rtcroomRebuild``: which rebuilt connection of this pair the description
+    belongs to (None: not sent, e.g. by Agentuity's client). See ``session.py``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +241,17 @@ def _description(sender: str, description: Any) -> Description:
         raise invalid(f"aiortc's SDP parser failed ({type(exc).__name__}: {detail})") from exc
     if not parsed.media:
         raise invalid("it has no media or data section (no m= line): nothing to negotiate")
-    return Description(sender, kind, sdp)
+    return Description(sender, kind, sdp, _rebuild(description.get("rtcroomRebuild")))
+
+
+MAX_REBUILD: Final = 2**31
+
+
+def _rebuild(value: Any) -> int | None:
+    """A positive integer, or None (absent or unusable: the extension is optional)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_REBUILD:
+        return None
+    return value
 
 
 def _candidate(sender: str, candidate: Any) -> Candidate:

@@ -186,6 +186,13 @@ class PeerMesh:
 
     # --- repairing a broken path ----------------------------------------------------------------
 
+    def repair(self, remote_id: str) -> None:
+        """Repair the connection to ``remote_id`` as if its path broke (e.g. signaling frames
+        to it were lost while it was not connected)."""
+        session = self.sessions.get(remote_id)
+        if session is not None:
+            self.session_broken(session)
+
     def session_broken(self, session: PeerSession) -> None:
         remote_id = session.remote_id
         if self.sessions.get(remote_id) is not session:

@@ -27,7 +27,7 @@ from rtcroom.client import (
     PeerReconnectingEvent,
 )
 from rtcroom.testing.network import udp_dropped
-from tests.client.helpers import Recorder, make_call
+from tests.client.helpers import Recorder, hold_break, make_call
 from tests.support import run_uvicorn
 
 from .conftest import OpenPage
@@ -107,6 +107,7 @@ async def test_two_browsers_restart_ice_after_the_network_path_breaks(
         await wait_for(page, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", remote)
 
     with udp_dropped():
+        broke = asyncio.get_running_loop().time()
         for page, remote in ((a, id_b), (b, id_a)):
             await wait_for(
                 page,
@@ -114,7 +115,7 @@ async def test_two_browsers_restart_ice_after_the_network_path_breaks(
                 remote,
                 timeout_ms=DETECT_MS,
             )
-        await asyncio.sleep(3)  # restarts made during the break fail too
+        await hold_break(broke)
 
     for page, remote in ((a, id_b), (b, id_a)):
         await wait_for(
@@ -158,6 +159,7 @@ async def test_browser_and_python_rebuild_after_the_network_path_breaks(
         await wait_for(page, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", id_py)
 
         with udp_dropped():
+            broke = asyncio.get_running_loop().time()
             await rec.until(lambda: bool(rec.of(PeerReconnectingEvent)), DETECT_MS / 1000)
             await wait_for(
                 page,
@@ -165,7 +167,7 @@ async def test_browser_and_python_rebuild_after_the_network_path_breaks(
                 id_py,
                 timeout_ms=DETECT_MS,
             )
-            await asyncio.sleep(3)
+            await hold_break(broke)
 
         await rec.until(lambda: bool(rec.of(PeerReconnectedEvent)), RECOVER_MS / 1000)
         await wait_for(

@@ -21,7 +21,7 @@ from rtcroom.client import (
 from rtcroom.testing import ServeProcess
 from rtcroom.testing.network import udp_dropped
 
-from .helpers import WAIT, Recorder, make_call
+from .helpers import WAIT, Recorder, hold_break, make_call
 
 DETECT = 40.0  # aioice (tuned) notices a dead path in ~10 s; bound generously under load
 RECOVER = 60.0  # a rebuild retries with backoff; bounded
@@ -79,9 +79,10 @@ async def test_python_pair_rebuilds_after_the_network_path_breaks() -> None:
             await exchange_after_break(a, b, rec_a, rec_b, "before")
 
             with udp_dropped():
+                broke = asyncio.get_running_loop().time()
                 await rec_a.until(lambda: bool(rec_a.of(PeerReconnectingEvent)), DETECT)
                 await rec_b.until(lambda: bool(rec_b.of(PeerReconnectingEvent)), DETECT)
-                await asyncio.sleep(3)  # the rebuild's own checks fail too while broken
+                await hold_break(broke)
 
             await rec_a.until(lambda: bool(rec_a.of(PeerReconnectedEvent)), RECOVER)
             await rec_b.until(lambda: bool(rec_b.of(PeerReconnectedEvent)), RECOVER)

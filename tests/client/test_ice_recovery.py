@@ -17,7 +17,9 @@ from rtcroom.client import (
     PeerReconnectedEvent,
     PeerReconnectingEvent,
     WebRTCCall,
+    inbound,
 )
+from rtcroom.client.inbound import Description
 from rtcroom.testing import ServeProcess
 from rtcroom.testing.network import udp_dropped
 
@@ -105,3 +107,63 @@ async def test_python_pair_rebuilds_after_the_network_path_breaks() -> None:
             await asyncio.gather(a.hangup(), b.hangup())
             await rec_a.close()
             await rec_b.close()
+
+
+async def test_both_sides_rebuild_at_once_and_agree_on_one_connection() -> None:
+    """Glare: each side offers rebuild 1 at the same moment (as when both notice the break
+    together and the polite side's wait is over). The impolite offer wins, the polite side
+    answers it, and the pair ends up on one connection, channels open, in the room."""
+    async with ServeProcess() as server:
+        a = make_call(server.url)
+        b = make_call(server.url)
+        rec_a, rec_b = Recorder(a), Recorder(b)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            id_a, id_b = a.peer_id, b.peer_id
+            assert id_a is not None and id_b is not None
+            old_a, old_b = a.sessions[id_b], b.sessions[id_a]
+            assert old_a.polite != old_b.polite
+            mesh_a, mesh_b = a._life.mesh, b._life.mesh
+            mesh_a._rebuild(old_a, 1, offerer=True)
+            mesh_b._rebuild(old_b, 1, offerer=True)
+
+            await rec_a.until(lambda: bool(rec_a.of(PeerReconnectedEvent)), RECOVER)
+            await rec_b.until(lambda: bool(rec_b.of(PeerReconnectedEvent)), RECOVER)
+            await exchange_after_break(a, b, rec_a, rec_b, "after glare")
+            new_a, new_b = a.sessions[id_b], b.sessions[id_a]
+            assert new_a.rebuild == new_b.rebuild == 1
+            impolite, polite = (new_a, new_b) if not old_a.polite else (new_b, new_a)
+            assert impolite.offerer and not polite.offerer  # the polite side answered
+            assert rec_a.of(PeerLeftEvent) == [] and rec_b.of(PeerLeftEvent) == []
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await rec_a.close()
+            await rec_b.close()
+
+
+def test_rebuild_keys_from_the_server_are_checked() -> None:
+    """``rtcroomRebuild`` is optional: anything but a non-negative integer counts as absent."""
+    sdp = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+    )
+
+    def parse(**extra: Any) -> Description:
+        frame = {
+            "t": "sdp",
+            "from": "peer-b",
+            "to": "peer-a",
+            "description": {"type": "offer", "sdp": sdp, **extra},
+        }
+        parsed = inbound.parse(json.dumps(frame), "peer-a")
+        assert isinstance(parsed, Description)
+        return parsed
+
+    assert (parse().rebuild, parse().ice_restart) == (None, None)
+    assert parse(rtcroomRebuild=3, rtcroomIceRestart=False).rebuild == 3
+    assert parse(rtcroomIceRestart=True).ice_restart is True
+    for bad in ("3", -1, True, 2.5, 2**40, None, [1]):
+        assert parse(rtcroomRebuild=bad).rebuild is None
+    assert parse(rtcroomIceRestart="no").ice_restart is None

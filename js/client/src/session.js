@@ -251,8 +251,9 @@ export class PeerSession {
   _signalDescription() {
     const owner = this._owner;
     const local = /** @type {RTCSessionDescription} */ (this.pc.localDescription);
-    /** @type {{type: RTCSdpType, sdp: string, rtcroomRebuild?: number}} */
-    const description = { type: local.type, sdp: local.sdp };
+    // rtcroomIceRestart: true tells a Python peer we take part in rebuilds (recovery.js).
+    /** @type {{type: RTCSdpType, sdp: string, rtcroomIceRestart: boolean, rtcroomRebuild?: number}} */
+    const description = { type: local.type, sdp: local.sdp, rtcroomIceRestart: true };
     if (this.rebuild > 0) description.rtcroomRebuild = this.rebuild;
     owner.signal({ t: 'sdp', from: owner.localId(), to: this.remoteId, description });
   }

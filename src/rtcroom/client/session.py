@@ -102,6 +102,9 @@ class PeerSession:
         self.remote_id = remote_id
         self.rebuild = rebuild
         """0 for the first connection to this peer, N for its N-th rebuild."""
+        self.remote_rebuilds = rebuild > 0
+        """The peer runs an rtcroom client (its descriptions carry rtcroom's keys), so it
+        understands a rebuild offer. Agentuity's client does not: a broken path to it fails."""
         self.channel_configs: dict[str, DataChannelConfig] = {}
         """Every application channel this connection has had, by label (a rebuild reopens
         them; the app's ``close_data_channel`` removes a label from the mesh, not from here)."""
@@ -281,6 +284,8 @@ class PeerSession:
         await self._owner.send_signal("sdp", self.remote_id, payload)
 
     async def _apply_description(self, description: Description) -> None:
+        if description.ice_restart is not None or description.rebuild is not None:
+            self.remote_rebuilds = True
         try:
             if description.type == "offer":
                 await self._apply_offer(description.sdp)
@@ -375,14 +380,18 @@ class PeerSession:
         # aiortc has no "disconnected": a path that stops answering consent checks ends
         # "closed" (after ~30 s by default; aiortc_fixes.quicken_consent_checks), a path that
         # never worked "failed".
-        # A first connection that never came up is not repaired: its ICE setup is wrong.
-        if state in ("failed", "closed") and (self._was_connected or self.rebuild):
+        # A first connection that never came up is not repaired: its ICE setup is wrong. Nor
+        # is one to a client that cannot take part in a rebuild.
+        repairable = (self._was_connected or self.rebuild) and self.remote_rebuilds
+        if state in ("failed", "closed") and repairable:
             self._owner.session_broken(self)
-        elif state == "failed":
+        elif state == "failed" or (state == "closed" and self._was_connected):
             self._owner.session_failed(
                 self,
                 NegotiationError(
-                    f"ICE connection failed for peer {self.remote_id}", self.remote_id
+                    f"ICE connection {state} for peer {self.remote_id}"
+                    + ("" if self.remote_rebuilds else " (its client cannot rebuild it)"),
+                    self.remote_id,
                 ),
             )
         else:
@@ -391,7 +400,7 @@ class PeerSession:
     def _on_connection_state(self) -> None:
         if self.closed:
             return
-        if self.pc.connectionState == "failed" and self._was_connected:
+        if self.pc.connectionState == "failed" and self._was_connected and self.remote_rebuilds:
             self._owner.session_broken(self)  # DTLS failed over a path that had worked
         if self.pc.connectionState != "connected":
             return

@@ -20,13 +20,15 @@ from rtcroom.client import (
     inbound,
 )
 from rtcroom.client.inbound import Description
+from rtcroom.media import TestPatternSource
 from rtcroom.testing import ServeProcess
 from rtcroom.testing.network import udp_dropped
 
 from .helpers import WAIT, Recorder, hold_break, make_call
 
 DETECT = 40.0  # aioice (tuned) notices a dead path in ~10 s; bound generously under load
-RECOVER = 60.0  # a rebuild retries with backoff; bounded
+RECOVER = 60.0
+VIDEO = {"width": 320, "height": 240, "fps": 15}  # a rebuild retries with backoff; bounded
 
 
 def server_saw_no_leave(server: ServeProcess) -> list[str]:
@@ -167,3 +169,35 @@ def test_rebuild_keys_from_the_server_are_checked() -> None:
     for bad in ("3", -1, True, 2.5, 2**40, None, [1]):
         assert parse(rtcroomRebuild=bad).rebuild is None
     assert parse(rtcroomIceRestart="no").ice_restart is None
+
+
+async def test_a_rebuilt_connection_carries_the_same_local_media() -> None:
+    """A rebuild (here asked for directly, as after lost signaling frames) re-adds the local
+    tracks: each side decodes the other's video again from the new connection."""
+    async with ServeProcess() as server:
+        calls = [
+            make_call(server.url, media=TestPatternSource(video=VIDEO, audio=False))
+            for _ in range(2)
+        ]
+        a, b = calls
+        rec_a, rec_b = Recorder(a), Recorder(b)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            id_a, id_b = a.peer_id, b.peer_id
+            assert id_a is not None and id_b is not None
+            impolite, remote = (a, id_b) if not a.sessions[id_b].polite else (b, id_a)
+            impolite._life.mesh.repair(remote)
+
+            await rec_a.until(lambda: bool(rec_a.of(PeerReconnectedEvent)), RECOVER)
+            await rec_b.until(lambda: bool(rec_b.of(PeerReconnectedEvent)), RECOVER)
+            assert a.sessions[id_b].rebuild == b.sessions[id_a].rebuild == 1
+            for viewer, sender in ((a, id_b), (b, id_a)):
+                frame = await viewer.remote_video(sender).next(timeout=WAIT)
+                assert (frame.width, frame.height) == (VIDEO["width"], VIDEO["height"])
+            await exchange_after_break(a, b, rec_a, rec_b, "after rebuild")
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await rec_a.close()
+            await rec_b.close()

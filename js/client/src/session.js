@@ -164,10 +164,15 @@ export class PeerSession {
     return this.pc.connectionState === 'connected' || ice === 'connected' || ice === 'completed';
   }
 
-  /** Connected with every channel this connection should have open (the end of a repair). */
+  /**
+   * The end of a repair: connected, every channel of this connection open, and at least one if
+   * the old connection had any. (The answering side knows the channels only as they arrive,
+   * and a peer may have closed one on purpose meanwhile, so the labels are not awaited.)
+   */
   get repaired() {
     if (this.closed || this.pc.connectionState !== 'connected') return false;
-    return [...this.channelConfigs.keys()].every((l) => this.channels.get(l)?.readyState === 'open');
+    if (this.channelConfigs.size > 0 && this.channels.size === 0) return false;
+    return [...this.channels.values()].every((channel) => channel.readyState === 'open');
   }
 
   /** We offered this rebuilt connection and no answer came yet (glare is possible). */

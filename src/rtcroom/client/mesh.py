@@ -266,8 +266,12 @@ class PeerMesh:
         return session
 
     def _repaired(self, session: PeerSession) -> bool:
-        labels = [label for label in session.channel_configs if label in self.labels]
-        return session.is_ready(labels)
+        """Connected, every channel of the connection open, and at least one if the old one had
+        any. (The answering side learns the channels as they arrive, and the peer may have
+        closed one on purpose meanwhile, so the old labels are not awaited one by one.)"""
+        if not session.ice_connected or (session.channel_configs and not session.channels):
+            return False
+        return all(channel.readyState == "open" for channel in session.channels.values())
 
     def _end_repair(self, remote_id: str) -> None:
         repair = self.recovering.pop(remote_id, None)

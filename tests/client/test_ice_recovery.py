@@ -13,6 +13,7 @@ from typing import Any
 
 from rtcroom.client import (
     DataChannelMessageEvent,
+    ErrorEvent,
     PeerLeftEvent,
     PeerReconnectedEvent,
     PeerReconnectingEvent,
@@ -25,6 +26,9 @@ from rtcroom.testing import ServeProcess
 from rtcroom.testing.network import udp_dropped
 
 from .helpers import WAIT, Recorder, hold_break, make_call
+from .test_browser_glare import PEER_JS, browser_page
+
+__all__ = ["browser_page"]  # the fixture
 
 DETECT = 40.0  # aioice (tuned) notices a dead path in ~10 s; bound generously under load
 RECOVER = 60.0
@@ -201,3 +205,54 @@ async def test_a_rebuilt_connection_carries_the_same_local_media() -> None:
             await asyncio.gather(a.hangup(), b.hangup())
             await rec_a.close()
             await rec_b.close()
+
+
+async def test_a_short_blip_is_no_break() -> None:
+    """UDP dropped for 3 s (less than the consent checks need to give up): nothing is
+    rebuilt, no event, and the data channel carries on (SCTP resends what was lost)."""
+    async with ServeProcess() as server:
+        a = make_call(server.url)
+        b = make_call(server.url)
+        rec_a, rec_b = Recorder(a), Recorder(b)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            with udp_dropped():
+                assert a.send_string("chat", "during the blip")
+                await asyncio.sleep(3)
+            await asyncio.sleep(12)  # past the time a real break is noticed in
+            assert got(rec_b, "during the blip")
+            await exchange_after_break(a, b, rec_a, rec_b, "after the blip")
+            for rec in (rec_a, rec_b):
+                assert rec.of(PeerReconnectingEvent) == [] and rec.of(PeerLeftEvent) == []
+            assert a.sessions[b.peer_id or ""].rebuild == 0
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await rec_a.close()
+            await rec_b.close()
+
+
+async def test_a_client_without_rebuilds_is_dropped_not_rebuilt(browser_page: Any) -> None:
+    """A peer whose descriptions carry no rtcroom key (here a bare perfect-negotiation page,
+    as Agentuity's client is) cannot take part in a rebuild: when the path breaks the Python
+    peer reports the error and drops that connection instead of offering rebuilds forever."""
+    page = browser_page
+    async with ServeProcess() as server:
+        await page.goto(server.http_url + "/healthz")  # an http origin: Chromium gathers
+        call = make_call(server.url)
+        rec = Recorder(call)
+        try:
+            await page.evaluate(PEER_JS, server.url)
+            await page.wait_for_function("window.peer.id", timeout=WAIT * 1000)
+            await call.connect()
+            await call.wait_connected(timeout=WAIT)
+            browser_id = await page.evaluate("window.peer.id")
+            with udp_dropped():
+                await rec.until(lambda: not call.remote_peer_ids, DETECT)
+            errors = [str(e.error) for e in rec.of(ErrorEvent)]
+            assert any(browser_id in e and "cannot rebuild" in e for e in errors), errors
+            assert rec.of(PeerReconnectingEvent) == []
+        finally:
+            await call.hangup()
+            await rec.close()

@@ -390,7 +390,7 @@ class PeerSession:
                 self,
                 NegotiationError(
                     f"ICE connection {state} for peer {self.remote_id}"
-                    + ("" if self.remote_rebuilds else " (its client cannot rebuild it)"),
+                    + (" (its client cannot rebuild it)" if self._was_connected else ""),
                     self.remote_id,
                 ),
             )

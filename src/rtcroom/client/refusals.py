@@ -34,6 +34,8 @@ OTHER_FINAL: Final[dict[int, str]] = {
     4000: "the server's app kicked this client out of the room",
     4409: "another client with the same identity joined the room and replaced this one",
     1008: "this client sent more frames than the server allows (its frame-rate limit)",
+    4410: "the call was resumed on another connection (a newer socket presented this call's "
+    "resume token)",
 }
 """Closes after which a blind reconnect would only repeat what happened."""
 

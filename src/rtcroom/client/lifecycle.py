@@ -110,6 +110,7 @@ class CallLifecycle:
         self._lost_reported = False  # a SignalingLostEvent awaits its SignalingRestoredEvent
         self._outbox: Outbox | None = None
         self._absent = AbsentPeers()
+        self._known: set[str] = set()  # our peers when the socket dropped
         self._settle: asyncio.TimerHandle | None = None
 
     # --- connect / hangup ----------------------------------------------------------------------
@@ -456,6 +457,7 @@ class CallLifecycle:
         self._away = self._resume_join = self._lost_reported = False
         self._outbox = None
         self._absent.clear()
+        self._known.clear()
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
@@ -465,6 +467,7 @@ class CallLifecycle:
         signaling, and reconnect with the token in the background."""
         if not self._away:
             self._away = True
+            self._known.update(self.mesh.sessions)
             if self._outbox is None:
                 self._outbox = Outbox()
             log.warning(
@@ -486,8 +489,9 @@ class CallLifecycle:
         if frame.ice_servers is not None and self._ice_refresh is not None:
             self._fresh_ice_servers(frame.ice_servers)
         listed = set(frame.peers)
-        for remote in list(self.mesh.sessions):
-            if remote not in listed and remote not in self._absent:
+        known, self._known = self._known | set(self.mesh.sessions), set()
+        for remote in sorted(known - listed):
+            if remote not in self._absent:  # its session may be gone: then it left now
                 self._absent.add(remote, self._resume_grace, self._absent_expired)
         unknown = [p for p in frame.peers if p not in self.mesh.sessions]
         if unknown:
@@ -549,6 +553,7 @@ class CallLifecycle:
     def _drop_peers(self) -> None:
         """Before a full rejoin: every peer leaves, as the app will see it."""
         self._absent.clear()
+        self._known.clear()
         for remote in list(self.mesh.sessions):
             self.mesh.peer_left(remote)
         for closing in self.mesh.leave():

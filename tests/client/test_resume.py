@@ -28,7 +28,7 @@ from rtcroom.client import (
 from rtcroom.testing import ServeProcess, free_port
 from tests.support import SignalClient
 
-from .helpers import WAIT, Recorder, make_call
+from .helpers import WAIT, Recorder, eventually, make_call
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -114,13 +114,19 @@ async def test_a_killed_server_under_a_call_changes_nothing_the_apps_see(
             await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
             await rb.until(lambda: bool(rb.of(SignalingLostEvent)))
             assert a.signaling_state == b.signaling_state == "lost"
+            # An offer made while signaling is away waits for the resumed socket.
+            offer = asyncio.get_running_loop().create_task(
+                a.sessions[ids[1]].renegotiate(timeout=outage + 30)
+            )
             await asyncio.sleep(outage)
+            assert not offer.done()
             assert a.state == b.state == "connected"
             sent_while_away = (senders[0].sent, senders[1].sent)
             async with serving(port, "--state-dir", state):
                 await ra.until(lambda: bool(ra.of(SignalingRestoredEvent)), timeout=30)
                 await rb.until(lambda: bool(rb.of(SignalingRestoredEvent)), timeout=30)
                 assert a.signaling_state == b.signaling_state == "open"
+                await offer  # answered through the restarted server
                 await asyncio.sleep(0.5)  # a few more messages after the resume
                 for sender in senders:
                     await sender.stop()
@@ -282,7 +288,7 @@ async def test_resume_false_sends_no_opt_in_and_rejoins_as_before(tmp_path: Path
             server.kill()
             await rec.until(lambda: bool(rec.of(ReconnectingEvent)))
             async with serving(port, *args):
-                await rec.until(lambda: call.signaling_state == "open", timeout=30)
+                await eventually(lambda: call.signaling_state == "open", timeout=30)
                 assert call.peer_id != old
                 assert rec.of(SignalingLostEvent) == []
         finally:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..media import LocalMedia
+from ..protocol import FRAMES_LOST, RESUME_REFUSED_PREFIX
 from . import inbound
 from . import state as reasons
 from .diagnosis import short_repr, why_not_connected
@@ -60,8 +61,6 @@ from .tracks import LocalTracks
 log = logging.getLogger("rtcroom.client")
 
 _ROOM_FULL_PREFIX = "Room is full"
-RESUME_REFUSED_PREFIX = "Resume refused: "
-FRAMES_LOST = "Signaling frames were lost while you were away; renegotiate with your peers"
 
 
 class CallLifecycle:

@@ -110,6 +110,7 @@ class CallLifecycle:
         self._outbox: Outbox | None = None
         self._absent = AbsentPeers()
         self._known: set[str] = set()  # our peers when the socket dropped
+        self._described: set[str] = set()  # peers the resumed socket sends an sdp frame to
         self._settle: asyncio.TimerHandle | None = None
 
     # --- connect / hangup ----------------------------------------------------------------------
@@ -500,7 +501,8 @@ class CallLifecycle:
                 REPLAY_SETTLE, self._offer_to_listed, self._generation, unknown
             )
         channel = self._signaling
-        if channel is not None:
+        if channel is not None and self._outbox is not None:
+            self._described = self._outbox.described_to()
             self._spawn(self._flush(channel, self._generation))
         if self._lost_reported:
             self._lost_reported = False
@@ -536,6 +538,8 @@ class CallLifecycle:
         self._absent.discard(remote)
         if session is not None and not _dead(session):
             log.debug("peer %s is back in the room; its connection never stopped", remote)
+            # A server that had forgotten it dropped what we sent it before it came back.
+            self._repair_peers(f"peer {remote} rejoined the room", only=remote)
             return
         if session is not None:
             self.mesh.peer_left(remote)
@@ -574,12 +578,21 @@ class CallLifecycle:
         if channel is not None:
             self._spawn(channel.send(self._join_frame()))
 
-    def _repair_peers(self, why: str) -> None:
-        """Signaling frames were lost: send each peer that is not connected our side of the
-        exchange again (an offer still waiting for its answer, or the answer we gave)."""
+    def _repair_peers(
+        self, why: str, only: str | None = None, skip: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        """Signaling frames were lost: send our side of the exchange again to each peer that
+        waits for it: an offer of ours still without its answer, or, to a peer that is not
+        connected, the answer we gave. A duplicate is harmless (a second answer is ignored,
+        a second offer answered again)."""
         for session in list(self.mesh.sessions.values()):
+            if (only is not None and session.remote_id != only) or session.remote_id in skip:
+                continue
             local = session.pc.localDescription
-            if session.ice_connected or session.closed or local is None:
+            if session.closed or local is None:
+                continue
+            waiting = session.pc.signalingState == "have-local-offer"
+            if not waiting and (session.ice_connected or session.pc.signalingState != "stable"):
                 continue
             log.info("%s: sending peer %s our %s again", why, session.remote_id, local.type)
             payload = {"type": local.type, "sdp": local.sdp}
@@ -600,7 +613,9 @@ class CallLifecycle:
             self._resume_refused(message)
             return
         if message == FRAMES_LOST:
-            self._repair_peers("the server lost signaling frames while we were away")
+            self._repair_peers(
+                "the server lost signaling frames while we were away", skip=self._described
+            )
             return
         if not self._join_pending:
             self._report(SignalingError(message))

@@ -53,6 +53,10 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._frames)
 
+    def described_to(self) -> set[str]:
+        """Peers an ``sdp`` frame in here goes to (they need no repair: it is on its way)."""
+        return {f["to"] for f in self._frames if f.get("t") == "sdp"}
+
     async def flush(self, send: Callable[[Frame], Awaitable[bool]]) -> bool:
         """Send every frame in order (frames put meanwhile included); ``False`` if the socket
         failed, with the unsent frame kept first."""

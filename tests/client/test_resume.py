@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from rtcroom.client import (
     WebRTCCall,
 )
 from rtcroom.testing import ServeProcess, free_port
+from tests.examples import EXAMPLES, ROOT, example_env
 from tests.support import SignalClient
 
 from .helpers import WAIT, Recorder, eventually, make_call
@@ -294,3 +297,40 @@ async def test_resume_false_sends_no_opt_in_and_rejoins_as_before(tmp_path: Path
         finally:
             await call.hangup()
             await rec.close()
+
+
+async def test_the_keep_call_example_survives_a_server_restart(tmp_path: Path) -> None:
+    """examples/keep_call.py as the docs tell a user to run it, with the server killed and
+    started again while it runs."""
+    port = free_port()
+    args = ("--state-dir", str(tmp_path / "state"))
+    async with serving(port, *args) as server:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(EXAMPLES / "keep_call.py"),
+            server.url,
+            "6",
+            env=example_env(),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), WAIT)
+            assert line.decode().strip() == "connected; restart the server now"
+            server.kill()
+            line = await asyncio.wait_for(proc.stdout.readline(), WAIT)
+            assert line.decode().strip() == "signaling lost (WebSocket closed); the call goes on"
+            await asyncio.sleep(1.0)
+            async with serving(port, *args):
+                out, err = await asyncio.wait_for(proc.communicate(), 60)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0] == "signaling back: resumed, same peer ids", lines
+    assert re.fullmatch(r"bob got (\d+) of \1, in order: True; signaling open", lines[1]), lines
+    # No "peer ... left" before the end (Bob's hangup at the very end may print one).

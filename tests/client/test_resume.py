@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from rtcroom.client import (
+    DisconnectEvent,
     ErrorEvent,
     PeerJoinedEvent,
     PeerLeftEvent,
     ReconnectedEvent,
+    ReconnectFailedEvent,
     ReconnectingEvent,
     SignalingClosedError,
     SignalingLostEvent,
@@ -334,3 +336,25 @@ async def test_the_keep_call_example_survives_a_server_restart(tmp_path: Path) -
     assert lines[0] == "signaling back: resumed, same peer ids", lines
     assert re.fullmatch(r"bob got (\d+) of \1, in order: True; signaling open", lines[1]), lines
     # No "peer ... left" before the end (Bob's hangup at the very end may print one).
+
+
+async def test_alone_in_the_room_resume_attempts_run_out_as_reconnects_do(
+    tmp_path: Path,
+) -> None:
+    """No peer connection to keep: max_reconnect_attempts bounds the resume attempts."""
+    async with serving(free_port(), "--state-dir", str(tmp_path / "state")) as server:
+        call = make_call(server.url, reconnect_base_delay=0.02, max_reconnect_attempts=3)
+        rec = Recorder(call)
+        try:
+            await call.connect()
+            server.kill()
+            await rec.until(lambda: bool(rec.of(DisconnectEvent)))
+            assert call.state == "idle"
+            assert len(rec.of(SignalingLostEvent)) == 1
+            assert len(rec.of(ReconnectFailedEvent)) == 1
+            assert [e.reason for e in rec.of(DisconnectEvent)] == ["error"]
+            assert rec.of(StateChangeEvent)[-1].reason == "reconnect-failed"
+            assert call.signaling_state == "closed"
+        finally:
+            await call.hangup()
+            await rec.close()

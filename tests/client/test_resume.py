@@ -210,7 +210,8 @@ async def test_a_token_replayed_on_another_socket_ends_the_call(tmp_path: Path) 
             await thief.send({"t": "join", "roomId": "room", "resumeToken": token})
             joined = await thief.recv()
             assert joined["t"] == "joined" and joined["peerId"] == a.peer_id, joined
-            await ra.until(lambda: a.state == "idle")
+            await ra.until(lambda: bool(ra.of(DisconnectEvent)))
+            assert a.state == "idle"
             errors = [e.error for e in ra.of(ErrorEvent)]
             final = [e for e in errors if isinstance(e, SignalingClosedError)]
             assert [e.code for e in final] == [4410], errors

@@ -712,7 +712,8 @@ class CallLifecycle:
             await self._open_signaling(gen)
         except CallError as exc:
             if gen == self._generation:
-                log.info("reconnect attempt %d failed: %s", self._attempts, exc)
+                what = "resume" if self._away else "reconnect"
+                log.info("%s attempt %d failed: %s", what, self._attempts, exc)
                 self._schedule_reconnect(reasons.WEBSOCKET_CLOSED)
             return
         if not self._away:

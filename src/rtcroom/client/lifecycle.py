@@ -595,8 +595,7 @@ class CallLifecycle:
             if not waiting and (session.ice_connected or session.pc.signalingState != "stable"):
                 continue
             log.info("%s: sending peer %s our %s again", why, session.remote_id, local.type)
-            payload = {"type": local.type, "sdp": local.sdp}
-            self._spawn(self._send_signal("sdp", session.remote_id, payload))
+            self._spawn(session.send_local_description())
 
     def _fresh_ice_servers(self, servers: tuple[dict[str, Any], ...]) -> None:
         """New peer connections use them (aiortc cannot reconfigure the existing ones)."""

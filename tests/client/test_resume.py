@@ -359,3 +359,53 @@ async def test_alone_in_the_room_resume_attempts_run_out_as_reconnects_do(
         finally:
             await call.hangup()
             await rec.close()
+
+
+def drop_socket(call: WebRTCCall) -> None:
+    """A TCP reset under the call's signaling socket (no close frame), as a dead network
+    gives; the server stays up and holds the call as away."""
+    channel = call._life._signaling
+    assert channel is not None and channel._ws is not None
+    channel._ws.transport.abort()
+
+
+async def test_a_peer_that_joins_while_we_are_away_is_answered_after_the_resume(
+    tmp_path: Path,
+) -> None:
+    """The server keeps A as a member while A's socket is down; C joins then and offers to A
+    (the server buffers it). A resumes, gets C's peer-joined and offer replayed, and answers:
+    no offer of its own to C (no glare), no leave anywhere."""
+    args = ("--state-dir", str(tmp_path / "state"), "--max-peers", "3")
+    async with serving(free_port(), *args) as server:
+        a = make_call(server.url, reconnect_base_delay=2.0)
+        b = make_call(server.url)
+        c = make_call(server.url)
+        ra, rb, rc = Recorder(a), Recorder(b), Recorder(c)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            seen = len(ra.events)
+            drop_socket(a)
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            await c.connect()
+            assert sorted(c.remote_peer_ids) == sorted([a.peer_id, b.peer_id])
+            await c.wait_connected(peers=1, timeout=WAIT)  # B; A cannot answer yet
+            assert a.signaling_state == "lost"
+            await asyncio.gather(
+                a.wait_connected(peers=2, timeout=WAIT), c.wait_connected(peers=2, timeout=WAIT)
+            )
+            assert a.signaling_state == "open"
+            assert [e.resumed for e in ra.of(SignalingRestoredEvent)] == [True]
+            later = ra.events[seen:]
+            assert [e.peer_id for e in later if isinstance(e, PeerJoinedEvent)] == [c.peer_id]
+            assert a.sessions[c.peer_id].offer_collisions == 0
+            assert c.sessions[a.peer_id].offer_collisions == 0
+            assert [e for e in later if isinstance(e, StateChangeEvent)] == []
+            assert rb.of(PeerLeftEvent) == [] and rc.of(PeerLeftEvent) == []
+            assert c.send_string_to(a.peer_id, "chat", "hello from C")
+            await ra.until(lambda: any(m.data == "hello from C" for m in ra.messages()))
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup(), c.hangup())
+            for rec in (ra, rb, rc):
+                await rec.close()

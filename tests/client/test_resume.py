@@ -206,10 +206,11 @@ async def test_a_token_replayed_on_another_socket_ends_the_call(tmp_path: Path) 
         try:
             token = a._life._resume_token  # what a copy of this client would present
             assert token is not None
+            a_id = a.peer_id
             thief = await SignalClient.connect(server.url)
             await thief.send({"t": "join", "roomId": "room", "resumeToken": token})
             joined = await thief.recv()
-            assert joined["t"] == "joined" and joined["peerId"] == a.peer_id, joined
+            assert joined["t"] == "joined" and joined["peerId"] == a_id, joined
             await ra.until(lambda: bool(ra.of(DisconnectEvent)))
             assert a.state == "idle"
             errors = [e.error for e in ra.of(ErrorEvent)]

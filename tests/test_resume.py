@@ -83,8 +83,9 @@ async def test_a_clean_close_of_an_opted_in_peer_leaves_at_once_and_ends_its_tok
         await a.recv()  # peer-joined b
         await a.ws.close(code)
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
-        _again, answer = await resume_with(server.url, joined["resumeToken"])
+        again, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_ENDED}
+        await again.close()  # unjoined sockets would hold up the aiohttp runner's cleanup
 
 
 async def test_an_away_peer_that_does_not_come_back_times_out(transport: str) -> None:
@@ -269,8 +270,9 @@ async def test_resume_off_issues_no_token_and_refuses_resumes(transport: str) ->
         await a.recv()
         drop(a)  # no grace window: it leaves at once
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
-        _c, answer = await resume_with(server.url, "v1.a.b")
+        c, answer = await resume_with(server.url, "v1.a.b")
         assert answer == {"t": "error", "message": protocol.RESUME_OFF}
+        await c.close()
 
 
 async def test_with_auth_the_resuming_socket_must_be_the_same_identity(transport: str) -> None:
@@ -286,8 +288,9 @@ async def test_with_auth_the_resuming_socket_must_be_the_same_identity(transport
         await a.recv()
         drop(a)
         await asyncio.sleep(0.2)
-        _mallory, answer = await resume_with(url_for(server.url, "mallory"), joined["resumeToken"])
+        mallory, answer = await resume_with(url_for(server.url, "mallory"), joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_OTHER_IDENTITY}
+        await mallory.close()
         _a2, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         assert server.hub.peer_identity(a.peer_id or "") is not None
@@ -311,8 +314,9 @@ async def test_a_replaced_identity_cannot_resume(transport: str) -> None:
         await asyncio.sleep(0.2)
         newer, _ = await opted_in(url_for(server.url, "alice"))  # ...and replaced by a fresh join
         assert await server.hub.get_rooms() == {ROOM: [newer.peer_id]}
-        _again, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
+        again, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_ENDED}
+        await again.close()
 
 
 async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
@@ -324,6 +328,7 @@ async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
         c = await SignalClient.connect(server.url)
         await c.send({"t": "join", "roomId": ROOM})
         assert await c.recv() == {"t": "error", "message": protocol.room_full(2)}
+        await c.close()
         _a2, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         await asyncio.wait_for(b.ws.close(), WAIT)

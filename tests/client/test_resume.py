@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from rtcroom.client import (
@@ -28,6 +29,7 @@ from rtcroom.client import (
     SignalingRestoredEvent,
     StateChangeEvent,
     WebRTCCall,
+    inbound,
 )
 from rtcroom.testing import ServeProcess, free_port
 from tests.examples import EXAMPLES, ROOT, example_env
@@ -410,3 +412,24 @@ async def test_a_peer_that_joins_while_we_are_away_is_answered_after_the_resume(
             await asyncio.gather(a.hangup(), b.hangup(), c.hangup())
             for rec in (ra, rb, rc):
                 await rec.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "token", "grace"),
+    [
+        ({"resumeToken": "v1.a.b", "resumeGrace": 30}, "v1.a.b", 30.0),
+        ({}, None, 0.0),  # an older server, or resume off
+        ({"resumeToken": 12, "resumeGrace": 30}, None, 0.0),
+        ({"resumeToken": "v1.a.b", "resumeGrace": "30"}, None, 0.0),
+        ({"resumeToken": "v1.a.b", "resumeGrace": -1}, None, 0.0),
+        ({"resumeToken": "x" * 5000, "resumeGrace": 30}, None, 0.0),
+    ],
+)
+def test_a_joined_without_a_usable_token_means_no_resume(
+    fields: dict[str, object], token: str | None, grace: float
+) -> None:
+    """A bad resume field from a server is ignored (the call joins and simply cannot resume)."""
+    raw = orjson.dumps({"t": "joined", "peerId": "p-1", "peers": [], **fields}).decode()
+    frame = inbound.parse(raw, None)
+    assert isinstance(frame, inbound.Joined)
+    assert (frame.resume_token, frame.resume_grace, frame.resumed) == (token, grace, False)

@@ -433,3 +433,32 @@ def test_a_joined_without_a_usable_token_means_no_resume(
     frame = inbound.parse(raw, None)
     assert isinstance(frame, inbound.Joined)
     assert (frame.resume_token, frame.resume_grace, frame.resumed) == (token, grace, False)
+
+
+async def test_a_peer_still_away_after_the_grace_window_leaves(tmp_path: Path) -> None:
+    """B's connection with A stays up but B is slow to come back (its first resume attempt
+    comes ~10 s after the drop); A, resumed on the restarted server that does not list B,
+    drops B once the grace window (3 s) has passed."""
+    port = free_port()
+    args = ("--state-dir", str(tmp_path / "state"), "--resume-grace", "3")
+    async with serving(port, *args) as server:
+        a = make_call(server.url, reconnect_base_delay=0.2)
+        b = make_call(server.url, reconnect_base_delay=30.0)
+        ra, rb = Recorder(a), Recorder(b)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            b_id = b.peer_id
+            server.kill()
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            async with serving(port, *args):
+                await ra.until(lambda: bool(ra.of(SignalingRestoredEvent)), timeout=30)
+                assert a.remote_peer_ids == [b_id]  # kept while its connection is up
+                await ra.until(lambda: [e.peer_id for e in ra.of(PeerLeftEvent)] == [b_id])
+                assert b.signaling_state == "lost"  # B never came back in time
+                assert a.remote_peer_ids == [] and a.state == "signaling"
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await ra.close()
+            await rb.close()

@@ -462,3 +462,28 @@ async def test_a_peer_still_away_after_the_grace_window_leaves(tmp_path: Path) -
             await asyncio.gather(a.hangup(), b.hangup())
             await ra.close()
             await rb.close()
+
+
+async def test_a_peer_that_hung_up_while_we_were_away_leaves_once(tmp_path: Path) -> None:
+    """B hangs up while A's socket is down: A learns it twice (B's connection closes; the
+    server replays B's peer-left after the resume) and the app hears it once."""
+    async with serving(free_port(), "--state-dir", str(tmp_path / "state")) as server:
+        a = make_call(server.url, reconnect_base_delay=1.5)
+        b = make_call(server.url)
+        ra = Recorder(a)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            b_id = b.peer_id
+            drop_socket(a)
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            await b.hangup()
+            await ra.until(lambda: bool(ra.of(SignalingRestoredEvent)), timeout=30)
+            await ra.until(lambda: bool(ra.of(PeerLeftEvent)))
+            await asyncio.sleep(1.0)  # the replayed peer-left has arrived by now
+            assert [e.peer_id for e in ra.of(PeerLeftEvent)] == [b_id]
+            assert a.remote_peer_ids == [] and a.state == "signaling"
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await ra.close()

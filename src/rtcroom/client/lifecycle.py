@@ -113,6 +113,7 @@ class CallLifecycle:
         self._described: set[str] = set()  # peers the resumed socket sends an sdp frame to
         self._settle: asyncio.TimerHandle | None = None
         self._to_offer: set[str] = set()  # listed by a resumed `joined`, offered after settling
+        self._gone: set[str] = set()  # absent peers reported left (a late peer-left is no news)
 
     # --- connect / hangup ----------------------------------------------------------------------
 
@@ -370,7 +371,8 @@ class CallLifecycle:
             elif isinstance(frame, inbound.PeerLeft):
                 self._absent.discard(frame.peer_id)
                 self._to_offer.discard(frame.peer_id)
-                mesh.peer_left(frame.peer_id)
+                if frame.peer_id not in self._gone:
+                    mesh.peer_left(frame.peer_id)
             elif isinstance(frame, inbound.Description):
                 mesh.description(frame)
             elif isinstance(frame, inbound.Candidate):
@@ -459,6 +461,7 @@ class CallLifecycle:
         self._absent.clear()
         self._known.clear()
         self._to_offer.clear()
+        self._gone.clear()
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
@@ -538,6 +541,7 @@ class CallLifecycle:
         session = self.mesh.sessions.get(remote)
         self._absent.discard(remote)
         self._to_offer.discard(remote)
+        self._gone.discard(remote)
         if session is not None and not _dead(session):
             log.debug("peer %s is back in the room; its connection never stopped", remote)
             # A server that had forgotten it dropped what we sent it before it came back.
@@ -550,6 +554,7 @@ class CallLifecycle:
     def _absent_expired(self, remote: str) -> None:
         """An unlisted peer did not come back in time (or its connection ended): it left."""
         self._absent.discard(remote)
+        self._gone.add(remote)
         if remote in self.mesh.sessions:
             self.mesh.peer_left(remote)
         else:

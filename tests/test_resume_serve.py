@@ -142,8 +142,10 @@ async def test_an_away_peer_times_out_and_metrics_count_it() -> None:
         await a.recv()
         a.ws.transport.abort()
         await b.expect_silence(0.2)
+        assert await scrape(server, "rtcroom_away_peers") == 1.0
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
         assert await scrape(server, "rtcroom_leaves_total", reason="timeout") == 1.0
+        assert await scrape(server, "rtcroom_away_peers") == 0.0
         late, refused = await resume(server.url, token_a)
         assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
         await late.close()

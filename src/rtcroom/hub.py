@@ -372,6 +372,11 @@ class SignalingHub:
         """Peer id -> room id for the sockets held by this process."""
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
 
+    def away_peers(self) -> dict[str, str]:
+        """Peer id -> room id for this process's away peers (their socket dropped; they may
+        resume within the grace window). They are members, but not in :meth:`local_peers`."""
+        return {s.peer_id: s.room_id for s in self._away.sessions() if s.peer_id and s.room_id}
+
     def local_identities(self) -> dict[str, Identity]:
         """Peer id -> :class:`Identity` for this process's authenticated peers."""
         return dict(self._identities)

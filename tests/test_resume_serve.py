@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
@@ -256,3 +257,30 @@ async def test_bad_resume_options_exit_2_with_what_to_fix() -> None:
             assert proc.returncode == 2, (args, out, err)
             assert says in err.decode(), (args, err)
             assert not out  # refused before announcing anything
+
+
+async def test_a_graceful_stop_lets_opted_in_peers_resume_on_the_next_process() -> None:
+    """SIGTERM (a deploy): opted-in peers are closed with 1012 and nobody hears them leave, so
+    they resume on the restarted server; a peer that did not opt in leaves as before."""
+    async with serve("--max-peers", "3", "--log-format", "json") as server:
+        a, token_a = await opted_in(server.url)
+        b, token_b = await opted_in(server.url)
+        plain = await SignalClient.connect(server.url)
+        await plain.join(ROOM)
+        waiting = await SignalClient.connect(server.url)  # never joins
+        assert await server.send_signal() == 0
+        for client in (a, b):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await client.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        with pytest.raises(ConnectionClosed):
+            await waiting.recv()
+        events = [orjson.loads(line) for line in server.output().splitlines() if line[:1] == "{"]
+        left = [e["peer"] for e in events if e.get("event") == "peer_left"]
+        assert left == [plain.peer_id]
+        async with server.relaunch() as again:
+            _, joined_a = await resume(again.url, token_a)
+            _, joined_b = await resume(again.url, token_b)
+            assert (joined_a["peerId"], joined_b["peerId"]) == (a.peer_id, b.peer_id)
+            assert joined_b["peers"] == [a.peer_id]

@@ -18,7 +18,8 @@ from rtcroom import Resume, SignalingCallbacks, protocol
 from rtcroom.telemetry import HubEvent
 from rtcroom.tokens import JoinTokens, create
 
-from .support import WAIT, SignalClient, signaling_server
+from .examples import load_example
+from .support import WAIT, SignalClient, run_uvicorn, signaling_server
 
 ROOM = "resume-room"
 TOKENS: dict[str, str] = {}
@@ -332,3 +333,25 @@ async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
         _a2, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         await asyncio.wait_for(b.ws.close(), WAIT)
+
+
+async def test_the_resume_example_keeps_peers_across_a_restart_of_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/resume_app.py: a token from one run of the app resumes on a new one (the
+    same secret), under the old peer id."""
+    monkeypatch.setenv("RTCROOM_SECRET", "example-secret-" + "s" * 40)
+    first = load_example("resume_app")
+    async with run_uvicorn(first.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        a, joined = await opted_in(url)
+        assert joined["resumeGrace"] == 60
+        drop(a)
+    again = load_example("resume_app")  # the app started anew: empty rooms, the same key
+    async with run_uvicorn(again.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        b, answer = await resume_with(url, joined["resumeToken"])
+        assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
+        assert answer["resumed"] is True
+        assert await b.recv() == {"t": "error", "message": protocol.FRAMES_LOST}
+        await b.close()

@@ -55,6 +55,8 @@ from .events import (
     ReconnectingEvent,
     ScreenShareStartEvent,
     ScreenShareStopEvent,
+    SignalingLostEvent,
+    SignalingRestoredEvent,
     StateChangeEvent,
     TrackAddedEvent,
 )
@@ -104,6 +106,8 @@ __all__ = [
     "SignalingClosedError",
     "SignalingConnectionError",
     "SignalingError",
+    "SignalingLostEvent",
+    "SignalingRestoredEvent",
     "StateChangeEvent",
     "TrackAddedEvent",
     "TrackSource",

@@ -178,7 +178,7 @@ class LdcPeer:
     async def wait_low(self) -> None:
         self.low.clear()
         if self.dc.buffered_amount() > cb.LOW:
-            await self.low.wait()
+            await asyncio.wait_for(self.low.wait(), 60)
 
     async def close(self) -> None:
         self.pc.close()
@@ -257,7 +257,7 @@ class AioLdcPeer:
         native = self.dc._native
         native.set_on_buffered_amount_low(lambda: self.loop.call_soon_threadsafe(event.set))
         if self.dc.buffered_amount > cb.LOW:
-            await event.wait()
+            await asyncio.wait_for(event.wait(), 60)
 
     async def close(self) -> None:
         for t in self.tasks:
@@ -287,7 +287,12 @@ async def side(ctx: Any, impl: str, role: str, url: str, room: str, total: int) 
         sys.executable, __file__, "--peer", role, "--impl", impl, "--url", url, "--room", room,
         "--megabytes", str(total // MB), stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 600)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 600)
+    finally:
+        if proc.returncode is None:  # cancelled or timed out: this round's peer goes too
+            proc.kill()
+            await proc.wait()
     if proc.returncode:
         raise RuntimeError(f"{impl} {role} failed ({proc.returncode})")
     lines = out.decode().strip().splitlines()
@@ -298,9 +303,12 @@ async def pair_round(url: str, pair: str, room: str, total: int) -> dict[str, An
     rx, tx = pair.split(":")
     async with chromium() as ctx:
         receiving = asyncio.ensure_future(side(ctx, rx, "receiver", url, room, total))
-        await asyncio.sleep(0.5 if rx == "chromium" else 1.5)  # receiver joins first
-        result = await asyncio.wait_for(side(ctx, tx, "sender", url, room, total), 300)
-        await asyncio.wait_for(receiving, 60)
+        try:
+            await asyncio.sleep(0.5 if rx == "chromium" else 1.5)  # receiver joins first
+            result = await asyncio.wait_for(side(ctx, tx, "sender", url, room, total), 300)
+            await asyncio.wait_for(receiving, 60)
+        finally:
+            receiving.cancel()
         return result
 
 

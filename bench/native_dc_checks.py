@@ -13,6 +13,8 @@ In one process, on loopback (run inside a loopback-only namespace, Python >= 3.1
    loop at once) and once pulling with ``receive()`` only while the loop keeps up; RSS growth.
 3. aiolibdatachannel receiver with a slow reader: how many of 3,000 reliable, ordered messages
    its receive queue (1,024 messages, drops the oldest when full) hands to the reader.
+4. libdatachannel-py -> Chromium: the same 20,000 numbered messages and channel options, as the
+   page's ``RTCDataChannel`` sees them.
 """
 
 from __future__ import annotations
@@ -244,8 +246,88 @@ async def check_aioldc_slow_reader() -> None:
     await b.close()
 
 
+ANSWER_JS = """
+async (offer) => {
+  const pc = new RTCPeerConnection({iceServers: []});
+  window.pc = pc; window.got = {}; window.meta = {};
+  pc.ondatachannel = (e) => {
+    const ch = e.channel; ch.binaryType = 'arraybuffer';
+    window.meta[ch.label] = {ordered: ch.ordered, maxRetransmits: ch.maxRetransmits,
+                             protocol: ch.protocol};
+    const got = window.got[ch.label] = [];
+    ch.onmessage = (m) => got.push(typeof m.data === 'string'
+      ? m.data : new DataView(m.data).getUint32(0));
+  };
+  await pc.setRemoteDescription({type: 'offer', sdp: offer});
+  await pc.setLocalDescription();
+  await new Promise((done) => {
+    if (pc.iceGatheringState === 'complete') done();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && done();
+  });
+  return pc.localDescription.sdp;
+}
+"""
+
+SEEN_JS = """
+() => {
+  const got = window.got.reliable || [];
+  const numbers = got.filter((v) => typeof v === 'number');
+  return {meta: window.meta, count: numbers.length, first: got[0],
+          inOrder: numbers.every((v, i) => v === i)};
+}
+"""
+
+
+async def check_chromium() -> None:
+    import libdatachannel as ldc
+
+    from rtcroom.app import create_app
+    from rtcroom.testing import run_uvicorn
+    from rtcroom.testing.browser import chromium
+
+    a = ldc_pc()
+    unordered = ldc.DataChannelInit()
+    rel = ldc.Reliability()
+    rel.unordered = True
+    rel.max_retransmits = 0
+    unordered.reliability = rel
+    unordered.protocol = "telemetry"
+    reliable = a.create_data_channel("reliable")
+    lossy = a.create_data_channel("lossy", unordered)
+    a.set_local_description(ldc.Description.Type.Offer)
+    offer = await gathered(a)
+    n = 20_000
+    async with run_uvicorn(create_app()) as port, chromium() as ctx:
+        page = await ctx.new_page()
+        # An http origin (not about:blank), or Chromium gathers no ICE candidates.
+        await page.goto(f"http://127.0.0.1:{port}/healthz")
+        answer = await page.evaluate(ANSWER_JS, offer)
+        a.set_remote_description(ldc.Description(answer, "answer"))
+        for _ in range(500):
+            if reliable.is_open():
+                break
+            await asyncio.sleep(0.01)
+        reliable.send("hello")
+        for i in range(n):
+            while reliable.buffered_amount() > 1 * MIB:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            reliable.send(struct.pack("!I", i) + os.urandom(1020))
+        seen: dict[str, Any] = {}
+        for _ in range(600):
+            seen = await page.evaluate(SEEN_JS)
+            if seen["count"] >= n:
+                break
+            await asyncio.sleep(0.1)
+    print(
+        f"4. Chromium sees: {seen['meta']}; reliable ordered: {seen['count']}/{n} arrived, in "
+        f"order: {seen['inOrder']}, first message {seen['first']!r}; lossy open here: "
+        f"{lossy.is_open()} (stream {lossy.stream()}), reliable stream {reliable.stream()}"
+    )
+    a.close()
+
+
 async def main() -> None:
-    which = sys.argv[1:] or ["1", "2", "3"]
+    which = sys.argv[1:] or ["1", "2", "3", "4"]
     if "1" in which:
         await check_ordered_and_options()
     if "2" in which:
@@ -254,6 +336,8 @@ async def main() -> None:
             await check_receiver_memory(pull=True, total=total)
     if "3" in which:
         await check_aioldc_slow_reader()
+    if "4" in which:
+        await check_chromium()
 
 
 if __name__ == "__main__":

@@ -123,7 +123,10 @@ class LdcPeer:
             lambda d: self.hop(self.forward, {"t": "sdp", "description": {
                 "type": d.type_string(), "sdp": str(d)}})
         )  # fmt: skip
-        self.pc.on_data_channel(lambda dc: self.hop(self.watch, dc))
+        # Registered on libdatachannel's thread, inside its callback: from the loop thread,
+        # libdatachannel-py takes the channel's callback lock while holding the GIL and deadlocks
+        # against a callback fired at that moment (seen: the receiver froze, SCTP window at 0).
+        self.pc.on_data_channel(self.watch)
 
     def hop(self, fn: Callable[..., Any], *args: Any) -> None:
         self.loop.call_soon_threadsafe(fn, *args)
@@ -139,7 +142,7 @@ class LdcPeer:
         dc.on_message(lambda m: self.hop(self.deliver, m))
         dc.on_open(lambda: self.hop(self.set_open))
         if dc.is_open():
-            self.set_open()
+            self.hop(self.set_open)
 
     def set_open(self) -> None:
         if not self.opened.done():

@@ -89,7 +89,9 @@ async def resume(hub: SignalingHub, session: Session, room_id: str, token: str) 
         await hub._fire("on_peer_join", peer_id, room_id)
     await session._send(hub._joined(session, readmission.peers, max_peers, resumed=True))
     while entry.frames and not session._closed:  # later frames keep arriving into the entry
-        await session._send(entry.frames.popleft())
+        text = entry.frames.popleft()
+        entry.size -= len(text)
+        await session._send(text)
     if session._closed:  # its close made it away again (or left): what it missed is lost
         again = hub._away.get(peer_id)
         if again is not None:

@@ -180,6 +180,18 @@ async def test_the_resume_key_is_kept_in_a_private_state_file_and_reused() -> No
             async with ServeProcess(*args, launcher=cli, env=environment) as default:
                 assert stat.S_IMODE(expected.stat().st_mode) == 0o600
                 assert f"key in {expected})" in default.output()
+        # A default place it cannot write (a read-only home): it serves, resume per process.
+        not_a_dir = Path(home) / "plain-file"
+        not_a_dir.write_text("")
+        environment = {**env, "HOME": str(not_a_dir)}
+        async with ServeProcess(*serve_layer_option(), launcher=cli, env=environment) as served:
+            banner = next(
+                line for line in served.output().splitlines() if line.startswith("rtcroom: resume")
+            )
+            assert banner.startswith("rtcroom: resume on within this process only (grace 30 s)")
+            assert str(not_a_dir) in banner and "pass --state-dir" in banner
+            _, token = await opted_in(served.url)  # tokens still work within this process
+            assert token.startswith("v1.")
 
 
 async def test_a_state_file_others_can_read_is_refused() -> None:

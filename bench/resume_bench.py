@@ -16,7 +16,9 @@ reconnecting (in-process): until the first signaling frame is relayed again (a c
 resumed peer arrives at its resumed partner), until the last peer got its ``joined`` with
 ``resumed: true``, and the resume rate (peers/s over that span). The restart variant also gives
 the seconds from the relaunch to the first accepted socket (process start-up). Medians of
-``--rounds`` rounds, with min and max. Enters a loopback-only network namespace when it may.
+``--rounds`` rounds, with min and max; also the server's CPU time per resume over that span
+(from /proc, so it includes the relayed candidates and the sockets' handshakes). Enters a
+loopback-only network namespace when it may.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rtcroom.loadtest import CANDIDATE, receive_frame
-from rtcroom.testing import ServeProcess
+from rtcroom.testing import ServeProcess, cpu_seconds
 from signaling_bench import BENCH_LIMITS, enter_loopback_namespace, raise_fd_limit
 
 WAIT = 30.0
@@ -74,6 +76,7 @@ class Outcome:
     all_resumed: float
     rate: float
     startup: float = 0.0
+    server_cpu: float = 0.0
 
 
 async def resume_all(
@@ -138,8 +141,10 @@ async def restart_round(rooms: int) -> Outcome:
                         raise RuntimeError(f"restart failed:\n{again.output()}") from None
                     await asyncio.sleep(0.01)
             accepted = time.perf_counter()
+            cpu0 = cpu_seconds(again.pid)
             await probe.close()
             outcome = await resume_all(http, again.url, peers, accepted)
+            outcome.server_cpu = cpu_seconds(again.pid) - cpu0
             outcome.startup = accepted - launched
             await close_all(peers)
         finally:
@@ -156,7 +161,9 @@ async def in_process_round(rooms: int) -> Outcome:
             assert peer.ws is not None
             peer.ws._conn.transport.abort()  # type: ignore[union-attr]  # a reset, no close frame
         await asyncio.sleep(1.0)  # the server notices every reset
+        cpu0 = cpu_seconds(server.pid)
         outcome = await resume_all(http, server.url, peers, time.perf_counter())
+        outcome.server_cpu = cpu_seconds(server.pid) - cpu0
         await close_all(peers)
     return outcome
 
@@ -192,6 +199,8 @@ async def main(args: argparse.Namespace) -> None:
             f"{spread([o.all_resumed for o in outcomes], 1e3)} ms"
         )
         print(f"  resume rate:               {spread([o.rate for o in outcomes])} peers/s")
+        cpu = [o.server_cpu / (2 * args.rooms) for o in outcomes]
+        print(f"  server CPU per resume:     {spread(cpu, 1e6)} µs")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from rtcroom import Resume, SignalingCallbacks, protocol
 from rtcroom.telemetry import HubEvent
 from rtcroom.tokens import JoinTokens, create
 
-from .support import WAIT, SignalClient, signaling_server
+from .examples import load_example
+from .support import WAIT, SignalClient, run_uvicorn, signaling_server
 
 ROOM = "resume-room"
 TOKENS: dict[str, str] = {}
@@ -183,6 +184,24 @@ async def test_past_the_buffer_the_resumed_peer_is_told_to_renegotiate(transport
         await a2.expect_silence(0.2)
 
 
+async def test_a_huge_frame_for_an_away_peer_is_not_kept(transport: str) -> None:
+    """The buffer is bounded in size too: a peer cannot park megabytes on an away peer."""
+    async with signaling_server(transport, resume=Resume(grace=30)) as server:
+        a, joined = await opted_in(server.url)
+        b, _ = await opted_in(server.url)
+        await a.recv()
+        drop(a)
+        await asyncio.sleep(0.2)
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"n": 1}})
+        await b.send({"t": "sdp", "to": a.peer_id, "description": {"sdp": "x" * 600_000}})
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"n": 2}})
+        a2, answer = await resume_with(server.url, joined["resumeToken"])
+        assert answer["t"] == "joined"
+        assert await a2.recv() == {"t": "ice", "from": b.peer_id, "candidate": {"n": 1}}
+        assert await a2.recv() == {"t": "error", "message": protocol.FRAMES_LOST}
+        await a2.expect_silence(0.2)
+
+
 async def test_a_replayed_token_wins_and_the_older_socket_is_closed_4410(transport: str) -> None:
     async with signaling_server(transport, resume=Resume(grace=30)) as server:
         a, joined = await opted_in(server.url)
@@ -332,3 +351,25 @@ async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
         _a2, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         await asyncio.wait_for(b.ws.close(), WAIT)
+
+
+async def test_the_resume_example_keeps_peers_across_a_restart_of_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/resume_app.py: a token from one run of the app resumes on a new one (the
+    same secret), under the old peer id."""
+    monkeypatch.setenv("RTCROOM_SECRET", "example-secret-" + "s" * 40)
+    first = load_example("resume_app")
+    async with run_uvicorn(first.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        a, joined = await opted_in(url)
+        assert joined["resumeGrace"] == 60
+        drop(a)
+    again = load_example("resume_app")  # the app started anew: empty rooms, the same key
+    async with run_uvicorn(again.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        b, answer = await resume_with(url, joined["resumeToken"])
+        assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
+        assert answer["resumed"] is True
+        assert await b.recv() == {"t": "error", "message": protocol.FRAMES_LOST}
+        await b.close()

@@ -112,7 +112,7 @@ def _resume_through_redis(
     if problem is not None:
         print(f"rtcroom: warning: {problem}", file=sys.stderr)
         return setup
-    return dataclasses.replace(setup, resume=shared, where="shared through Redis")
+    return dataclasses.replace(setup, resume=shared, where="shared through Redis", problem="")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -141,8 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rtcroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if backend is not None and resume.resume.enabled and resume.where.startswith("in "):
-        resume = _resume_through_redis(resume, backend)  # a generated key: share one
+    if backend is not None and resume.resume.enabled and not resume.where.startswith("derived"):
+        resume = _resume_through_redis(resume, backend)  # no configured secret: share one
     try:
         sock = _listen(args.host, args.port)
     except OSError as exc:

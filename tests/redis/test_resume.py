@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from rtcroom import RedisBackend, Resume, SignalingCallbacks, protocol
-from rtcroom.testing import ServeProcess, free_port
+from rtcroom.testing import ServeProcess, free_port, this_rtcroom_env
 
 from ..support import SignalClient, signaling_server
 from .conftest import RedisServer
@@ -454,3 +454,26 @@ async def test_the_survivor_that_ends_a_dead_process_s_away_peer_fires_its_leave
         await b.expect_silence(1.0)
         assert leaves == [(a.peer_id, "r", "timeout")]
         await b.close()
+
+
+async def test_a_process_without_a_usable_state_directory_shares_the_key_too(
+    redis_url: str, tmp_path: Path
+) -> None:
+    not_a_dir = tmp_path / "plain-file"  # no state directory can be made under it
+    not_a_dir.write_text("")
+    env = {**this_rtcroom_env(), "XDG_STATE_HOME": str(not_a_dir)}
+    async with (
+        processes(redis_url, tmp_path, 1, "--resume-grace", "30") as (p1,),
+        ServeProcess("--redis", redis_url, *NODE_TTL, env=env) as p2,
+    ):
+        banner = [line for line in p2.output().splitlines() if line.startswith("rtcroom: resume")]
+        assert banner == [
+            "rtcroom: resume on (grace 30 s; key shared through Redis): peers that opt in keep "
+            "their id across dropped sockets and restarts"
+        ]
+        a, token = await join_resumable(p1.url, "r")
+        a2, joined = await resume(p2.url, "r", token)
+        assert (joined["t"], joined["peerId"], joined["resumed"]) == ("joined", a.peer_id, True)
+        for client in (a, a2):
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await client.close()

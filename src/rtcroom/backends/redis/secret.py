@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import time
 from typing import TYPE_CHECKING
 
@@ -67,7 +68,8 @@ def share_resume_key(resume: Resume, backend: RedisBackend) -> tuple[Resume, str
     deployment uses (this one's, if it is the first), and a warning when Redis could not be
     asked (this process then accepts only its own tokens until it restarts)."""
     key = resume.secret
-    assert key is not None, "rtcroom serve always gives a key"
+    if key is None:  # no state file either: a fresh key, unless another process stored one
+        key = os.urandom(32)
     proposed = key.hex() if isinstance(key, bytes) else key.encode().hex()
     stored, trouble = shared_secret(
         backend.address, backend.key_prefix, proposed, wait=backend.timeout

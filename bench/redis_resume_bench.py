@@ -95,8 +95,8 @@ async def resume_all(
 async def failover_round(redis: Redis, rooms: int, variant: str) -> Failover:
     connector = aiohttp.TCPConnector(limit=0)
     with tempfile.TemporaryDirectory() as state:
-        options = ("--redis", redis.url, "--redis-node-ttl", str(NODE_TTL), "--max-peers", "2")
-        options += ("--resume-grace", "60", *BENCH_LIMITS)
+        options: tuple[str, ...] = ("--redis", redis.url, "--redis-node-ttl", str(NODE_TTL))
+        options += ("--max-peers", "2", "--resume-grace", "60", *BENCH_LIMITS)
         doomed = ServeProcess(*options, "--state-dir", f"{state}/doomed")
         survivor = ServeProcess(*options, "--state-dir", f"{state}/survivor")
         async with doomed, survivor, aiohttp.ClientSession(connector=connector) as http:

@@ -10,10 +10,10 @@ import { finalCloseError, withToken } from './refusals.js';
 import { FRAMES_LOST, RESUME_REFUSED_PREFIX, ResumeState } from './resume.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
+import { captureScreen } from './sources.js';
 
 /** While a peer is still connected, reconnect attempts never run out and wait at most this. */
 const KEPT_CALL_MAX_DELAY_MS = 10000;
-import { captureScreen } from './sources.js';
 
 /**
  * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
@@ -592,6 +592,10 @@ export class WebRTCCall {
     }
     this._emit('onSignalingRestored', true);
     if (overflowed) this._repairSessions();
+    if (this._state === 'connecting') {
+      // Nobody was connected while away: back to where a join with these peers would be.
+      this._setState(this._sessions.size > 0 ? 'negotiating' : 'signaling', 'resumed');
+    }
     this._updateConnectionState();
     const epoch = this._epoch;
     for (const id of peers) {

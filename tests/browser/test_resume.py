@@ -1,0 +1,171 @@
+"""Resume in the browser: ``rtcroom serve`` killed (SIGKILL) under a call and restarted on the
+same port and state directory; the call goes on without signaling and resumes under the same
+peer ids. Also what a refused resume and a token taken over by another socket do."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from rtcroom.testing import ServeProcess, free_port
+
+from .conftest import OpenPage
+from .harness import events, peer_id, start_call, wait_for, wait_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+BURST = 5  # messages each side sends at each point of the outage
+
+
+def serve(port: int, state_dir: Path) -> ServeProcess:
+    return ServeProcess(
+        "--max-peers", "4", "--state-dir", str(state_dir), "--resume-grace", "30", port=port
+    )
+
+
+async def data_call(open_page: OpenPage, port: int) -> tuple[Page, Page, str, str]:
+    """Two data-only pages in one room on the server at ``port``, their chat channels open."""
+    room_id = f"room-{uuid.uuid4().hex[:8]}"
+    a, b = await open_page(), await open_page()
+    for page in (a, b):
+        await start_call(
+            page,
+            roomId=room_id,
+            signalUrl=f"ws://127.0.0.1:{port}/api/call/signal",
+            media=False,
+            iceServers=[],
+            dataChannels=[{"label": "chat"}],
+        )
+        await peer_id(page)
+    id_a, id_b = await peer_id(a), await peer_id(b)
+    for page, other in ((a, id_b), (b, id_a)):
+        await wait_state(page, "connected")
+        await wait_for(page, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", other)
+    return a, b, id_a, id_b
+
+
+async def send_burst(page: Page, to: str, tag: str) -> None:
+    sent = await page.evaluate(
+        "([to, tag, n]) => Array.from({length: n}, (_, i) => "
+        "window.call.sendStringTo(to, 'chat', `${tag}-${i}`))",
+        [to, tag, BURST],
+    )
+    assert sent == [True] * BURST  # data channels do not need signaling
+
+
+async def chat_from(page: Page, sender: str) -> list[Any]:
+    messages: list[dict[str, Any]] = await page.evaluate("window.messages")
+    return [m["data"] for m in messages if m["from"] == sender and m["label"] == "chat"]
+
+
+def expected(tags: list[str]) -> list[str]:
+    return [f"{tag}-{i}" for tag in tags for i in range(BURST)]
+
+
+@pytest.mark.parametrize("outage_s", [2, 10])
+async def test_a_call_survives_a_killed_server(
+    open_page: OpenPage, tmp_path: Path, outage_s: float
+) -> None:
+    port = free_port()
+    async with serve(port, tmp_path) as server:
+        a, b, id_a, id_b = await data_call(open_page, port)
+        marks = {page: len(await events(page)) for page in (a, b)}
+        server.kill()  # no goodbye frames: the sockets just die
+
+    for page in (a, b):
+        await wait_for(page, "() => window.call.signalingState === 'lost'")
+    await send_burst(a, id_b, "a-away")
+    await send_burst(b, id_a, "b-away")
+    await asyncio.sleep(outage_s / 2)
+    assert [await p.evaluate("window.call.state") for p in (a, b)] == ["connected", "connected"]
+    await send_burst(a, id_b, "a-later")
+    await send_burst(b, id_a, "b-later")
+    await asyncio.sleep(outage_s / 2)
+
+    async with serve(port, tmp_path):
+        for page in (a, b):
+            await wait_for(page, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
+        await send_burst(a, id_b, "a-back")
+        await send_burst(b, id_a, "b-back")
+        want_b = expected(["a-away", "a-later", "a-back"])
+        want_a = expected(["b-away", "b-later", "b-back"])
+        await wait_for(b, "(n) => window.messages.length >= n", len(want_b))
+        await wait_for(a, "(n) => window.messages.length >= n", len(want_a))
+        assert await chat_from(b, id_a) == want_b
+        assert await chat_from(a, id_b) == want_a
+
+        # Signaling works again: a new channel is negotiated through the restarted server.
+        await a.evaluate("() => window.call.createDataChannel({label: 'late'})")
+        await wait_for(b, "(p) => window.call.getDataChannelState(p, 'late') === 'open'", id_a)
+
+        for page, me, other in ((a, id_a, id_b), (b, id_b, id_a)):
+            assert await page.evaluate("window.call.peerId") == me
+            assert await page.evaluate("window.call.remotePeerIds") == [other]
+            assert await page.evaluate("window.call.state") == "connected"
+            after = (await events(page))[marks[page] :]
+            names = [e[0] for e in after]
+            assert ["onSignalingLost", "WebSocket closed"] in after
+            assert ["onSignalingRestored", True] in after
+            assert "onPeerLeft" not in names and "onPeerJoined" not in names
+            assert "onStateChange" not in names  # connected all along
+            assert "onError" not in names, after
+
+
+async def test_a_refused_resume_joins_again_as_a_new_peer(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """A server with another secret (another state directory) cannot verify the token: the
+    call rejoins as today, new peer ids, the app sees the old peer leave and the new join."""
+    port = free_port()
+    async with serve(port, tmp_path / "first") as server:
+        a, b, id_a, id_b = await data_call(open_page, port)
+        server.kill()
+    for page in (a, b):
+        await wait_for(page, "() => window.call.signalingState === 'lost'")
+    async with serve(port, tmp_path / "second"):
+        new_a = await wait_for(a, "(old) => window.call.peerId !== old && window.call.peerId", id_a)
+        new_b = await wait_for(b, "(old) => window.call.peerId !== old && window.call.peerId", id_b)
+        await wait_for(a, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", new_b)
+        await wait_state(a, "connected")
+        await wait_state(b, "connected")
+        assert await a.evaluate("window.call.remotePeerIds") == [new_b]
+        assert await a.evaluate("(p) => window.call.sendStringTo(p, 'chat', 'again')", new_b)
+        await wait_for(b, "(p) => window.messages.some((m) => m.from === p)", new_a)
+        for page, old_other in ((a, id_b), (b, id_a)):
+            seen = await events(page)
+            assert ["onSignalingRestored", False] in seen
+            assert ["onPeerLeft", old_other] in seen
+            assert await page.evaluate("window.call.signalingState") == "open"
+
+
+async def test_a_token_taken_over_by_another_socket_ends_the_call(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """The newer socket wins: the call's own socket is closed with 4410, and it does not
+    reconnect (that would only take the token back and forth)."""
+    port = free_port()
+    async with serve(port, tmp_path):
+        a, _b, id_a, _id_b = await data_call(open_page, port)
+        taken = await a.evaluate(
+            """([url, room]) => new Promise((resolve) => {
+                const ws = new WebSocket(url);
+                ws.onopen = () => ws.send(JSON.stringify(
+                    {t: 'join', roomId: room, resumeToken: window.call._resume.token}));
+                ws.onmessage = (e) => resolve(JSON.parse(e.data));
+            })""",
+            [
+                f"ws://127.0.0.1:{port}/api/call/signal",
+                await a.evaluate("window.call.options.roomId"),
+            ],
+        )
+        assert taken["t"] == "joined" and taken["peerId"] == id_a and taken["resumed"] is True
+        await wait_state(a, "idle")
+        errors = [e for e in await events(a) if e[0] == "onError"]
+        assert len(errors) == 1 and "(close code 4410)" in errors[0][1], errors
+        assert errors[0][1].startswith("SignalingClosedError: ")
+        assert "onReconnecting" not in [e[0] for e in await events(a)]

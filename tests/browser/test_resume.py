@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page
 
 from rtcroom.testing import ServeProcess, free_port
 
 from .conftest import OpenPage
-from .harness import events, peer_id, start_call, wait_for, wait_state
+from .harness import WAIT_MS, events, peer_id, start_call, wait_for, wait_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -169,3 +169,51 @@ async def test_a_token_taken_over_by_another_socket_ends_the_call(
         assert len(errors) == 1 and "(close code 4410)" in errors[0][1], errors
         assert errors[0][1].startswith("SignalingClosedError: ")
         assert "onReconnecting" not in [e[0] for e in await events(a)]
+
+
+async def test_the_demo_page_says_signaling_is_lost_and_keeps_chatting(
+    browser: BrowserContext, tmp_path: Path
+) -> None:
+    """The demo page of a killed ``rtcroom serve``: a banner says the call continues, the chat
+    still goes through, and the page says when signaling is back."""
+    port = free_port()
+    room = f"demo-{uuid.uuid4().hex[:6]}"
+    pages: list[Page] = []
+    try:
+        async with serve(port, tmp_path) as server:
+            for _ in range(2):
+                page = await browser.new_page()
+                pages.append(page)
+                await page.goto(f"{server.http_url}/#{room}")
+                await wait_for(page, "() => document.querySelector('#server-info').textContent")
+                await page.click("#join-data")
+            a, b = pages
+            for page in pages:
+                await page.wait_for_selector("#status[data-state='connected']", timeout=WAIT_MS)
+            await say_until_seen(a, b, "before")
+            server.kill()
+
+        for page in pages:
+            await wait_for(page, "(t) => document.querySelector('#banner').textContent === t", LOST)
+        await say_until_seen(b, a, "while away")  # peer to peer: no server needed
+        assert await a.get_attribute("#status", "data-state") == "connected"
+
+        async with serve(port, tmp_path):
+            for page in pages:
+                await page.wait_for_selector("#chat-log .sys >> text=Signaling restored.")
+                await wait_for(page, "() => !document.querySelector('#banner.show')")
+            await say_until_seen(a, b, "after")
+            for page in pages:
+                assert await page.locator("#chat-log .sys >> text=left").count() == 0
+    finally:
+        for page in pages:
+            await page.close()
+
+
+LOST = "Signaling lost — call continues. Reconnecting in the background…"
+
+
+async def say_until_seen(sender: Page, receiver: Page, text: str) -> None:
+    await sender.fill("#chat-input", text)
+    await sender.press("#chat-input", "Enter")
+    await receiver.wait_for_selector(f"#chat-log .msg:not(.me) >> text={text}", timeout=WAIT_MS)

@@ -85,6 +85,7 @@ class ServeProcess:
         self.http_url = f"http://{_HOST}:{self.port}"
         self.url = f"ws://{_HOST}:{self.port}{path}"
         self._log: IO[bytes] = tempfile.TemporaryFile()
+        self._again = (args, launcher, log_level, env)
         command = [*(launcher or (sys.executable, "-m", "rtcroom.cli")), "serve"]
         command += ["--host", _HOST, "--port", str(self.port), "--log-level", log_level, *args]
         self.proc = subprocess.Popen(
@@ -94,6 +95,18 @@ class ServeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def relaunch(self) -> ServeProcess:
+        """A new process with this one's options on the same port: a restart (after
+        :meth:`kill` or :meth:`stop`; raises ``RuntimeError`` while this one still runs).
+        Start it with ``async with`` or :meth:`wait_ready`, as any other."""
+        if self.proc.poll() is None:
+            raise RuntimeError(
+                f"rtcroom serve (pid {self.pid}) still runs on port {self.port}: kill() or "
+                "stop() it before relaunch()"
+            )
+        args, launcher, log_level, env = self._again
+        return ServeProcess(*args, port=self.port, launcher=launcher, log_level=log_level, env=env)
 
     @property
     def pid(self) -> int:

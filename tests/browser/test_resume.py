@@ -87,7 +87,7 @@ async def test_a_call_survives_a_killed_server(
     await send_burst(b, id_a, "b-later")
     await asyncio.sleep(outage_s / 2)
 
-    async with serve(port, tmp_path):
+    async with server.relaunch():
         for page in (a, b):
             await wait_for(page, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
         await send_burst(a, id_b, "a-back")
@@ -198,7 +198,7 @@ async def test_the_demo_page_says_signaling_is_lost_and_keeps_chatting(
         await say_until_seen(b, a, "while away")  # peer to peer: no server needed
         assert await a.get_attribute("#status", "data-state") == "connected"
 
-        async with serve(port, tmp_path):
+        async with server.relaunch():
             for page in pages:
                 await page.wait_for_selector("#chat-log .sys >> text=Signaling restored.")
                 await wait_for(page, "() => !document.querySelector('#banner.show')")

@@ -62,7 +62,7 @@ async def test_react_chat_survives_a_killed_server(open_page: OpenPage, tmp_path
         assert hellos(b) == before + 1
         assert "State: connected" in await a.page.inner_text("body")
 
-        async with ServeProcess(*args, port=port):
+        async with server.relaunch():
             for p in (a, b):
                 await wait_logged(p, "signaling restored, resumed: true", timeout=30)
                 await wait_for(p.page, "(t) => !document.body.innerText.includes(t)", LOST)

@@ -53,6 +53,8 @@ from .events import (
     ReconnectingEvent,
     ScreenShareStartEvent,
     ScreenShareStopEvent,
+    SignalingLostEvent,
+    SignalingRestoredEvent,
     StateChangeEvent,
     TrackAddedEvent,
 )
@@ -100,6 +102,8 @@ __all__ = [
     "SignalingClosedError",
     "SignalingConnectionError",
     "SignalingError",
+    "SignalingLostEvent",
+    "SignalingRestoredEvent",
     "StateChangeEvent",
     "TrackAddedEvent",
     "TrackSource",

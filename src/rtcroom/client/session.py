@@ -192,6 +192,11 @@ class PeerSession:
                 self.remote_id,
             ) from None
 
+    async def send_local_description(self) -> None:
+        """Send our current offer or answer again (the signaling server lost frames)."""
+        if not self.closed and self.pc.localDescription is not None:
+            await self._send_local_description()
+
     # --- the worker --------------------------------------------------------------------------
 
     async def _run(self) -> None:

@@ -1,6 +1,7 @@
-"""Resume in the browser: ``rtcroom serve`` killed (SIGKILL) under a call and restarted on the
-same port and state directory; the call goes on without signaling and resumes under the same
-peer ids. Also what a refused resume and a token taken over by another socket do."""
+"""Resume in the browser: ``rtcroom serve`` killed (SIGKILL) under a call (browser↔browser,
+browser↔Python, the demo page) and restarted on the same port and state directory; the call
+goes on without signaling and resumes under the same peer ids. Also what a refused resume and
+a token taken over by another socket do."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Page
 
+from rtcroom.client import (
+    DataChannelOpenEvent,
+    PeerLeftEvent,
+    SignalingLostEvent,
+    SignalingRestoredEvent,
+)
 from rtcroom.testing import ServeProcess, free_port
+from tests.client.helpers import Recorder, make_call
 
 from .conftest import OpenPage
 from .harness import WAIT_MS, events, peer_id, start_call, wait_for, wait_state
@@ -169,6 +177,74 @@ async def test_a_token_taken_over_by_another_socket_ends_the_call(
         assert len(errors) == 1 and "(close code 4410)" in errors[0][1], errors
         assert errors[0][1].startswith("SignalingClosedError: ")
         assert "onReconnecting" not in [e[0] for e in await events(a)]
+
+
+@pytest.mark.parametrize("outage_s", [2, 10])
+async def test_a_browser_python_call_survives_a_killed_server(
+    open_page: OpenPage, tmp_path: Path, outage_s: float
+) -> None:
+    """The same across the two clients: rtcroom.js in Chromium and the Python WebRTCCall."""
+    port = free_port()
+    room_id = f"room-{uuid.uuid4().hex[:8]}"
+    url = f"ws://127.0.0.1:{port}/api/call/signal"
+    page = await open_page()
+    py = make_call(url, room_id)
+    rec = Recorder(py)
+    try:
+        async with serve(port, tmp_path) as server:
+            await py.connect()
+            await start_call(
+                page,
+                roomId=room_id,
+                signalUrl=url,
+                media=False,
+                iceServers=[],
+                dataChannels=[{"label": "chat"}],
+            )
+            browser_id = await peer_id(page)
+            py_id = py.peer_id
+            assert py_id is not None
+            await py.wait_connected(timeout=WAIT_MS / 1000)
+            await wait_for(
+                page, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", py_id
+            )
+            await wait_state(page, "connected")
+            mark = len(await events(page))
+            server.kill()
+
+        await wait_for(page, "() => window.call.signalingState === 'lost'")
+        await rec.until(lambda: py.signaling_state == "lost")
+        await send_burst(page, py_id, "b-away")
+        assert all(py.send_string_to(browser_id, "chat", f"p-away-{i}") for i in range(BURST))
+        await asyncio.sleep(outage_s)
+
+        async with server.relaunch():
+            await wait_for(page, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
+            await rec.until(lambda: py.signaling_state == "open", 30)
+            await send_burst(page, py_id, "b-back")
+            assert all(py.send_string_to(browser_id, "chat", f"p-back-{i}") for i in range(BURST))
+            want_py = expected(["b-away", "b-back"])
+            await rec.until(lambda: len(rec.messages("chat")) >= len(want_py))
+            assert [m.data for m in rec.messages("chat")] == want_py
+            assert {m.peer_id for m in rec.messages("chat")} == {browser_id}
+            want_page = [f"p-{tag}-{i}" for tag in ("away", "back") for i in range(BURST)]
+            await wait_for(page, "(n) => window.messages.length >= n", len(want_page))
+            assert await chat_from(page, py_id) == want_page
+            # Signaling works again: a new channel is negotiated through the restarted server.
+            await page.evaluate("() => window.call.createDataChannel({label: 'late'})")
+            await rec.until(lambda: "late" in {e.label for e in rec.of(DataChannelOpenEvent)})
+
+            assert py.peer_id == py_id and await page.evaluate("window.call.peerId") == browser_id
+            assert await page.evaluate("window.call.remotePeerIds") == [py_id]
+            after = [e[0] for e in (await events(page))[mark:]]
+            assert "onPeerLeft" not in after and "onStateChange" not in after
+            assert not rec.of(PeerLeftEvent)
+            assert [e.resumed for e in rec.of(SignalingRestoredEvent)] == [True]
+            assert len(rec.of(SignalingLostEvent)) == 1
+            assert py.state == "connected"
+    finally:
+        await rec.close()
+        await py.hangup()
 
 
 async def test_the_demo_page_says_signaling_is_lost_and_keeps_chatting(

@@ -14,10 +14,10 @@ import pytest
 from playwright.async_api import BrowserContext, Page
 
 from rtcroom.client import (
-    DataChannelOpenEvent,
     PeerLeftEvent,
     SignalingLostEvent,
     SignalingRestoredEvent,
+    TrackAddedEvent,
 )
 from rtcroom.testing import ServeProcess, free_port
 from tests.client.helpers import Recorder, make_call
@@ -28,6 +28,7 @@ from .harness import WAIT_MS, events, peer_id, start_call, wait_for, wait_state
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 BURST = 5  # messages each side sends at each point of the outage
+VIDEO_DECODED = "async (p) => ((await window.inbound(p, 'video')) || {}).framesDecoded > 0"
 
 
 def serve(port: int, state_dir: Path) -> ServeProcess:
@@ -89,6 +90,8 @@ async def test_a_call_survives_a_killed_server(
         await wait_for(page, "() => window.call.signalingState === 'lost'")
     await send_burst(a, id_b, "a-away")
     await send_burst(b, id_a, "b-away")
+    # A renegotiation while away (a new track): its offer waits in the outbox for the server.
+    await a.evaluate("() => window.call.startScreenShare()")
     await asyncio.sleep(outage_s / 2)
     assert [await p.evaluate("window.call.state") for p in (a, b)] == ["connected", "connected"]
     await send_burst(a, id_b, "a-later")
@@ -107,9 +110,8 @@ async def test_a_call_survives_a_killed_server(
         assert await chat_from(b, id_a) == want_b
         assert await chat_from(a, id_b) == want_a
 
-        # Signaling works again: a new channel is negotiated through the restarted server.
-        await a.evaluate("() => window.call.createDataChannel({label: 'late'})")
-        await wait_for(b, "(p) => window.call.getDataChannelState(p, 'late') === 'open'", id_a)
+        # The offer made while away went through: B decodes A's screen.
+        await wait_for(b, VIDEO_DECODED, id_a)
 
         for page, me, other in ((a, id_a, id_b), (b, id_b, id_a)):
             assert await page.evaluate("window.call.peerId") == me
@@ -122,6 +124,44 @@ async def test_a_call_survives_a_killed_server(
             assert "onPeerLeft" not in names and "onPeerJoined" not in names
             assert "onStateChange" not in names  # connected all along
             assert "onError" not in names, after
+
+
+# B's network to the signaling server is down while window.holdSignaling is set: its sockets go
+# to a closed port and fail as an unreachable server does.
+HOLD_SIGNALING = """() => {
+  const Native = window.WebSocket;
+  const Held = function (url, ...rest) {
+    return new Native(window.holdSignaling ? 'ws://127.0.0.1:9/' : url, ...rest);
+  };
+  Held.prototype = Native.prototype;
+  Object.setPrototypeOf(Held, Native);
+  window.WebSocket = Held;
+  window.holdSignaling = true;
+}"""
+
+
+async def test_an_offer_made_while_away_reaches_a_peer_that_resumes_later(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """A renegotiates (shares its screen) while the server is down and resumes first; the
+    restarted server has not seen B yet, so A's queued offer goes nowhere. When B is
+    re-admitted, A sends it again."""
+    port = free_port()
+    async with serve(port, tmp_path) as server:
+        a, b, id_a, id_b = await data_call(open_page, port)
+        await b.evaluate(HOLD_SIGNALING)
+        server.kill()
+    for page in (a, b):
+        await wait_for(page, "() => window.call.signalingState === 'lost'")
+    await a.evaluate("() => window.call.startScreenShare()")  # a renegotiation
+    async with server.relaunch():
+        await wait_for(a, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
+        assert await b.evaluate("window.call.signalingState") == "lost"
+        await b.evaluate("() => { window.holdSignaling = false; }")
+        await wait_for(b, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
+        await wait_for(b, VIDEO_DECODED, id_a)
+        assert await a.evaluate("window.call.remotePeerIds") == [id_b]
+        assert "onPeerLeft" not in [e[0] for e in await events(a)]
 
 
 async def test_a_refused_resume_joins_again_as_a_new_peer(
@@ -230,9 +270,9 @@ async def test_a_browser_python_call_survives_a_killed_server(
             want_page = [f"p-{tag}-{i}" for tag in ("away", "back") for i in range(BURST)]
             await wait_for(page, "(n) => window.messages.length >= n", len(want_page))
             assert await chat_from(page, py_id) == want_page
-            # Signaling works again: a new channel is negotiated through the restarted server.
-            await page.evaluate("() => window.call.createDataChannel({label: 'late'})")
-            await rec.until(lambda: "late" in {e.label for e in rec.of(DataChannelOpenEvent)})
+            # Signaling works again: the browser's screen is negotiated through the new server.
+            await page.evaluate("() => window.call.startScreenShare()")
+            await rec.until(lambda: any(e.track.kind == "video" for e in rec.of(TrackAddedEvent)))
 
             assert py.peer_id == py_id and await page.evaluate("window.call.peerId") == browser_id
             assert await page.evaluate("window.call.remotePeerIds") == [py_id]

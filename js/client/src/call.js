@@ -516,7 +516,11 @@ export class WebRTCCall {
         if (typeof msg.peerId !== 'string') return;
         this._resume.listed(msg.peerId);
         // A peer that resumed on a server that had forgotten it: we still have its connection.
-        if (this._sessions.has(msg.peerId)) return;
+        // An offer we sent it before it was back went nowhere: send it again.
+        if (this._sessions.has(msg.peerId)) {
+          resendOffer(/** @type {PeerSession} */ (this._sessions.get(msg.peerId)));
+          return;
+        }
         this._emit('onPeerJoined', msg.peerId);
         this._session(msg.peerId, false);
         return;
@@ -636,8 +640,9 @@ export class WebRTCCall {
    */
   _repairSessions() {
     for (const s of this._sessions.values()) {
-      if (s.connected || s.closed) continue;
-      repair(s).catch((err) => console.warn(`rtcroom: could not renegotiate with ${s.remoteId}`, err));
+      if (s.closed) continue;
+      if (s.connected) resendOffer(s); // a renegotiation whose offer or answer was lost
+      else repair(s).catch((err) => console.warn(`rtcroom: could not renegotiate with ${s.remoteId}`, err));
     }
   }
 
@@ -1003,6 +1008,17 @@ function isUp(s) {
   if (!s.connected) return false;
   for (const channel of s.channels.values()) if (channel.readyState === 'connecting') return false;
   return true;
+}
+
+/**
+ * Sends our pending offer again (the first copy may have gone to a server that had not yet
+ * re-admitted the peer). A copy that did arrive is harmless: perfect negotiation applies the
+ * same offer again, and a second answer finds us stable and is ignored.
+ * @param {PeerSession} s
+ */
+function resendOffer(s) {
+  if (s.closed || s.makingOffer || s.pc.signalingState !== 'have-local-offer') return;
+  s._signalDescription();
 }
 
 /**

@@ -63,7 +63,10 @@ export interface WebRTCClientCallbacks {
   onTrackRemoved(peerId: string, track: MediaStreamTrack): void;
   /** Also fired for the peers already in the room when we join. */
   onPeerJoined(peerId: string): void;
-  /** Fired when a peer's session ends: it left, it was replaced after a reconnect, or you hung up. */
+  /**
+   * Fired when a peer's session ends: it left, it was replaced after a reconnect (or a refused
+   * resume), it did not come back within the grace window after a resume, or you hung up.
+   */
   onPeerLeft(peerId: string): void;
   onNegotiationStart(peerId: string): void;
   onNegotiationComplete(peerId: string): void;

@@ -18,7 +18,8 @@ from rtcroom import Resume, SignalingCallbacks, protocol
 from rtcroom.telemetry import HubEvent
 from rtcroom.tokens import JoinTokens, create
 
-from .support import WAIT, SignalClient, signaling_server
+from .examples import load_example
+from .support import WAIT, SignalClient, run_uvicorn, signaling_server
 
 ROOM = "resume-room"
 TOKENS: dict[str, str] = {}
@@ -83,8 +84,9 @@ async def test_a_clean_close_of_an_opted_in_peer_leaves_at_once_and_ends_its_tok
         await a.recv()  # peer-joined b
         await a.ws.close(code)
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
-        _again, answer = await resume_with(server.url, joined["resumeToken"])
+        again, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_ENDED}
+        await again.close()  # unjoined sockets would hold up the aiohttp runner's cleanup
 
 
 async def test_an_away_peer_that_does_not_come_back_times_out(transport: str) -> None:
@@ -269,8 +271,9 @@ async def test_resume_off_issues_no_token_and_refuses_resumes(transport: str) ->
         await a.recv()
         drop(a)  # no grace window: it leaves at once
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
-        _c, answer = await resume_with(server.url, "v1.a.b")
+        c, answer = await resume_with(server.url, "v1.a.b")
         assert answer == {"t": "error", "message": protocol.RESUME_OFF}
+        await c.close()
 
 
 async def test_with_auth_the_resuming_socket_must_be_the_same_identity(transport: str) -> None:
@@ -286,8 +289,9 @@ async def test_with_auth_the_resuming_socket_must_be_the_same_identity(transport
         await a.recv()
         drop(a)
         await asyncio.sleep(0.2)
-        _mallory, answer = await resume_with(url_for(server.url, "mallory"), joined["resumeToken"])
+        mallory, answer = await resume_with(url_for(server.url, "mallory"), joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_OTHER_IDENTITY}
+        await mallory.close()
         _a2, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         assert server.hub.peer_identity(a.peer_id or "") is not None
@@ -311,8 +315,9 @@ async def test_a_replaced_identity_cannot_resume(transport: str) -> None:
         await asyncio.sleep(0.2)
         newer, _ = await opted_in(url_for(server.url, "alice"))  # ...and replaced by a fresh join
         assert await server.hub.get_rooms() == {ROOM: [newer.peer_id]}
-        _again, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
+        again, answer = await resume_with(url_for(server.url, "alice"), joined["resumeToken"])
         assert answer == {"t": "error", "message": protocol.RESUME_ENDED}
+        await again.close()
 
 
 async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
@@ -324,6 +329,29 @@ async def test_the_away_peer_keeps_its_slot(transport: str) -> None:
         c = await SignalClient.connect(server.url)
         await c.send({"t": "join", "roomId": ROOM})
         assert await c.recv() == {"t": "error", "message": protocol.room_full(2)}
+        await c.close()
         _a2, answer = await resume_with(server.url, joined["resumeToken"])
         assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
         await asyncio.wait_for(b.ws.close(), WAIT)
+
+
+async def test_the_resume_example_keeps_peers_across_a_restart_of_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/resume_app.py: a token from one run of the app resumes on a new one (the
+    same secret), under the old peer id."""
+    monkeypatch.setenv("RTCROOM_SECRET", "example-secret-" + "s" * 40)
+    first = load_example("resume_app")
+    async with run_uvicorn(first.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        a, joined = await opted_in(url)
+        assert joined["resumeGrace"] == 60
+        drop(a)
+    again = load_example("resume_app")  # the app started anew: empty rooms, the same key
+    async with run_uvicorn(again.app) as port:
+        url = f"ws://127.0.0.1:{port}/api/call/signal"
+        b, answer = await resume_with(url, joined["resumeToken"])
+        assert answer["t"] == "joined" and answer["peerId"] == a.peer_id
+        assert answer["resumed"] is True
+        assert await b.recv() == {"t": "error", "message": protocol.FRAMES_LOST}
+        await b.close()

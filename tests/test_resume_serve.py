@@ -142,8 +142,10 @@ async def test_an_away_peer_times_out_and_metrics_count_it() -> None:
         await a.recv()
         a.ws.transport.abort()
         await b.expect_silence(0.2)
+        assert await scrape(server, "rtcroom_away_peers") == 1.0
         assert await b.recv() == {"t": "peer-left", "peerId": a.peer_id}
         assert await scrape(server, "rtcroom_leaves_total", reason="timeout") == 1.0
+        assert await scrape(server, "rtcroom_away_peers") == 0.0
         late, refused = await resume(server.url, token_a)
         assert refused == {"t": "error", "message": protocol.RESUME_ENDED}
         await late.close()
@@ -227,3 +229,30 @@ async def scrape(served: ServeProcess, name: str, **labels: str) -> float:
             if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     return 0.0
+
+
+async def test_bad_resume_options_exit_2_with_what_to_fix() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        not_a_dir = Path(home) / "file"
+        not_a_dir.write_text("x")
+        for args, says in (
+            (["--resume-grace", "-1"], "--resume-grace must be a number of seconds >= 0"),
+            (["--resume-grace", "nan"], "--resume-grace must be a number of seconds >= 0"),
+            (["--state-dir", str(not_a_dir)], "pass --state-dir with a writable directory"),
+        ):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "rtcroom.cli",
+                "serve",
+                "--port",
+                "0",
+                *args,
+                env=this_rtcroom_env(),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+            assert proc.returncode == 2, (args, out, err)
+            assert says in err.decode(), (args, err)
+            assert not out  # refused before announcing anything

@@ -21,6 +21,10 @@ from .cli_security import OptionError, _secret
 from .resume import DEFAULT_GRACE, Resume, derive_secret
 
 SECRET_FILE_NAME = "resume-secret"
+_ELSEWHERE = (
+    "pass --state-dir with a writable directory, set RTCROOM_SECRET, or turn resume off with "
+    "--resume-grace 0"
+)
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:
@@ -104,9 +108,7 @@ def load_or_create_secret(path: Path) -> bytes:
             os.unlink(temp)
     except OSError as exc:
         raise OptionError(
-            f"cannot keep the resume key in {path} ({exc.strerror or exc}): pass --state-dir "
-            "with a writable directory, set RTCROOM_SECRET, or turn resume off with "
-            "--resume-grace 0"
+            f"cannot keep the resume key in {path} ({exc.strerror or exc}): {_ELSEWHERE}"
         ) from None
     return _read_secret(path)
 
@@ -126,7 +128,9 @@ def _read_secret(path: Path) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise OptionError(f"cannot read the resume key {path} ({exc.strerror or exc})") from None
+        raise OptionError(
+            f"cannot read the resume key {path} ({exc.strerror or exc}): {_ELSEWHERE}"
+        ) from None
     if len(text) < 32 or any(c not in "0123456789abcdef" for c in text):
         raise OptionError(
             f"{path} is not a resume key rtcroom wrote (64 hex digits); delete it to make a new "

@@ -8,6 +8,7 @@ Transports (ASGI, aiohttp) are thin adapters: they open a :class:`Session` per s
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -200,7 +201,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        if not clean and self.resumable and self._hub._step_away(self):
+        if not clean and self.resumable and resuming.step_away(self._hub, self):
             return
         await self._hub._leave(self, "disconnect")
 
@@ -288,7 +289,9 @@ class SignalingHub:
         self._away = AwayPeers(self.resume.buffer)
         if self.resume.enabled:
             self.backend.configure_resume(
-                grace=self.resume.grace, ended_ttl=self.resume.token_ttl, detach=self._detach
+                grace=self.resume.grace,
+                ended_ttl=self.resume.token_ttl,
+                detach=functools.partial(resuming.detach, self),
             )
 
     # --- for transports ----------------------------------------------------------------------
@@ -368,6 +371,11 @@ class SignalingHub:
     def local_peers(self) -> dict[str, str]:
         """Peer id -> room id for the sockets held by this process."""
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
+
+    def away_peers(self) -> dict[str, str]:
+        """Peer id -> room id for this process's away peers (their socket dropped; they may
+        resume within the grace window). They are members, but not in :meth:`local_peers`."""
+        return {s.peer_id: s.room_id for s in self._away.sessions() if s.peer_id and s.room_id}
 
     def local_identities(self) -> dict[str, Identity]:
         """Peer id -> :class:`Identity` for this process's authenticated peers."""
@@ -595,61 +603,6 @@ class SignalingHub:
             await session._send(text)
         elif self._away:
             self._away.keep(peer_id, None, text)
-
-    # --- away peers (rtcroom.away) and resume (rtcroom.resuming) ------------------------------
-
-    def _step_away(self, session: Session) -> bool:
-        """The socket of an opted-in peer died: keep the peer as a member for the grace
-        window. ``False`` when there is nothing to keep (not joined, or already handed on)."""
-        peer_id, room_id = session.peer_id, session.room_id
-        if peer_id is None or room_id is None or not self.resume.enabled:
-            return False
-        if self._local.get(peer_id) is session:
-            del self._local[peer_id]
-        else:
-            catching_up = self._away.get(peer_id)  # a resume still handing it its frames
-            if catching_up is None or catching_up.session is not session:
-                return False
-        self._away.hold(peer_id, session, self.resume.grace, self._away_expired)
-        log.info(
-            "peer %s of room %r is away (its socket dropped); it may resume within %g s",
-            peer_id,
-            room_id,
-            self.resume.grace,
-        )
-        return True
-
-    def _away_expired(self, peer_id: str, session: Session) -> None:
-        entry = self._away.get(peer_id)
-        if entry is None or entry.session is not session:
-            return
-        entry.timer = None
-        log.info("peer %s did not resume within %g s: it leaves", peer_id, self.resume.grace)
-        task = asyncio.ensure_future(self._leave(session, "timeout"))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _detach(self, peer_id: str) -> bool:
-        """The peer resumed on another process: let go of it here without a leave."""
-        session = self._local.get(peer_id)
-        if session is not None:
-            if session.room_id is not None:
-                self._forget_member(session.room_id)
-            del self._local[peer_id]
-            session._closed = True
-            self._identities.pop(peer_id, None)
-            try:
-                await session.conn.close(protocol.RESUMED_CLOSE_CODE, protocol.RESUMED_REASON)
-            except Exception as exc:
-                log.debug("closing the older socket of %s failed: %r", peer_id, exc)
-            return True
-        away = self._away.release(peer_id)
-        if away is None:
-            return False
-        if away.session.room_id is not None:
-            self._forget_member(away.session.room_id)
-        self._identities.pop(peer_id, None)
-        return True
 
     async def _peer_gone(
         self, peer_id: str, room_id: str, room_destroyed: bool, reason: str = "disconnect"

@@ -1,4 +1,8 @@
-"""A resume: ``join`` with a ``resumeToken`` brings a peer back under its old id.
+"""The hub's side of resume: peers going away, timing out, and coming back.
+
+A dropped socket of an opted-in peer makes it away (:func:`step_away`, kept in
+:class:`rtcroom.away.AwayPeers`); past the grace window it leaves with reason ``"timeout"``.
+``join`` with a ``resumeToken`` brings it back under its old id (:func:`resume`).
 
 The token is checked (signature, room, expiry, identity), the backend re-admits the peer id for
 this process (:meth:`rtcroom.backends.base.Backend.rejoin`), and the peer is handed to the new
@@ -9,6 +13,8 @@ or another process: the frames are lost and the peer is told to renegotiate).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -73,7 +79,7 @@ async def resume(hub: SignalingHub, session: Session, room_id: str, token: str) 
     if session._closed and session.peer_id is not None:
         # The new socket died before it was handed the peer: away from the start.
         entry.lost = True
-        hub._step_away(session)
+        step_away(hub, session)
         return
     if not readmission.was_member:  # this process had forgotten it: a join, as far as it knows
         hub.telemetry.peer_joined(session, readmission.room_created)
@@ -96,6 +102,60 @@ async def resume(hub: SignalingHub, session: Session, room_id: str, token: str) 
     if not readmission.was_member:
         announce = protocol.peer_joined(peer_id, resumed=True)
         await hub.backend.publish(room_id, peer_id, None, announce)
+
+
+def step_away(hub: SignalingHub, session: Session) -> bool:
+    """The socket of an opted-in peer died: keep the peer as a member for the grace window.
+    ``False`` when there is nothing to keep (not joined, or already handed on)."""
+    peer_id, room_id = session.peer_id, session.room_id
+    if peer_id is None or room_id is None or not hub.resume.enabled:
+        return False
+    if hub._local.get(peer_id) is session:
+        del hub._local[peer_id]
+    else:
+        catching_up = hub._away.get(peer_id)  # a resume still handing it its frames
+        if catching_up is None or catching_up.session is not session:
+            return False
+    grace = hub.resume.grace
+    hub._away.hold(peer_id, session, grace, functools.partial(_expired, hub))
+    log.info(
+        "peer %s of room %r is away (its socket dropped); it may resume within %g s",
+        peer_id,
+        room_id,
+        grace,
+    )
+    return True
+
+
+def _expired(hub: SignalingHub, peer_id: str, session: Session) -> None:
+    entry = hub._away.get(peer_id)
+    if entry is None or entry.session is not session:
+        return
+    entry.timer = None
+    log.info("peer %s did not resume within %g s: it leaves", peer_id, hub.resume.grace)
+    task = asyncio.ensure_future(hub._leave(session, "timeout"))
+    hub._tasks.add(task)
+    task.add_done_callback(hub._tasks.discard)
+
+
+async def detach(hub: SignalingHub, peer_id: str) -> bool:
+    """The peer resumed on another process: let go of it here without a leave (the
+    backend's ``detach`` hook)."""
+    session = hub._local.pop(peer_id, None)
+    if session is not None:
+        if session.room_id is not None:
+            hub._forget_member(session.room_id)
+        session._closed = True
+        hub._identities.pop(peer_id, None)
+        await _close_older(session, peer_id)
+        return True
+    away = hub._away.release(peer_id)
+    if away is None:
+        return False
+    if away.session.room_id is not None:
+        hub._forget_member(away.session.room_id)
+    hub._identities.pop(peer_id, None)
+    return True
 
 
 def _check(hub: SignalingHub, session: Session, room_id: str, token: str) -> _Claims:

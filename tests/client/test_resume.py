@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from rtcroom.client import (
@@ -28,6 +29,7 @@ from rtcroom.client import (
     SignalingRestoredEvent,
     StateChangeEvent,
     WebRTCCall,
+    inbound,
 )
 from rtcroom.testing import ServeProcess, free_port
 from tests.examples import EXAMPLES, ROOT, example_env
@@ -206,10 +208,11 @@ async def test_a_token_replayed_on_another_socket_ends_the_call(tmp_path: Path) 
         try:
             token = a._life._resume_token  # what a copy of this client would present
             assert token is not None
+            a_id = a.peer_id
             thief = await SignalClient.connect(server.url)
             await thief.send({"t": "join", "roomId": "room", "resumeToken": token})
             joined = await thief.recv()
-            assert joined["t"] == "joined" and joined["peerId"] == a.peer_id, joined
+            assert joined["t"] == "joined" and joined["peerId"] == a_id, joined
             await ra.until(lambda: bool(ra.of(DisconnectEvent)))
             assert a.state == "idle"
             errors = [e.error for e in ra.of(ErrorEvent)]
@@ -359,3 +362,128 @@ async def test_alone_in_the_room_resume_attempts_run_out_as_reconnects_do(
         finally:
             await call.hangup()
             await rec.close()
+
+
+def drop_socket(call: WebRTCCall) -> None:
+    """A TCP reset under the call's signaling socket (no close frame), as a dead network
+    gives; the server stays up and holds the call as away."""
+    channel = call._life._signaling
+    assert channel is not None and channel._ws is not None
+    channel._ws.transport.abort()
+
+
+async def test_a_peer_that_joins_while_we_are_away_is_answered_after_the_resume(
+    tmp_path: Path,
+) -> None:
+    """The server keeps A as a member while A's socket is down; C joins then and offers to A
+    (the server buffers it). A resumes, gets C's peer-joined and offer replayed, and answers:
+    no offer of its own to C (no glare), no leave anywhere."""
+    args = ("--state-dir", str(tmp_path / "state"), "--max-peers", "3")
+    async with serving(free_port(), *args) as server:
+        a = make_call(server.url, reconnect_base_delay=2.0)
+        b = make_call(server.url)
+        c = make_call(server.url)
+        ra, rb, rc = Recorder(a), Recorder(b), Recorder(c)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            seen = len(ra.events)
+            drop_socket(a)
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            await c.connect()
+            assert sorted(c.remote_peer_ids) == sorted([a.peer_id, b.peer_id])
+            await c.wait_connected(peers=1, timeout=WAIT)  # B; A cannot answer yet
+            assert a.signaling_state == "lost"
+            await asyncio.gather(
+                a.wait_connected(peers=2, timeout=WAIT), c.wait_connected(peers=2, timeout=WAIT)
+            )
+            assert a.signaling_state == "open"
+            assert [e.resumed for e in ra.of(SignalingRestoredEvent)] == [True]
+            later = ra.events[seen:]
+            assert [e.peer_id for e in later if isinstance(e, PeerJoinedEvent)] == [c.peer_id]
+            assert a.sessions[c.peer_id].offer_collisions == 0
+            assert c.sessions[a.peer_id].offer_collisions == 0
+            assert [e for e in later if isinstance(e, StateChangeEvent)] == []
+            assert rb.of(PeerLeftEvent) == [] and rc.of(PeerLeftEvent) == []
+            assert c.send_string_to(a.peer_id, "chat", "hello from C")
+            await ra.until(lambda: any(m.data == "hello from C" for m in ra.messages()))
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup(), c.hangup())
+            for rec in (ra, rb, rc):
+                await rec.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "token", "grace"),
+    [
+        ({"resumeToken": "v1.a.b", "resumeGrace": 30}, "v1.a.b", 30.0),
+        ({}, None, 0.0),  # an older server, or resume off
+        ({"resumeToken": 12, "resumeGrace": 30}, None, 0.0),
+        ({"resumeToken": "v1.a.b", "resumeGrace": "30"}, None, 0.0),
+        ({"resumeToken": "v1.a.b", "resumeGrace": -1}, None, 0.0),
+        ({"resumeToken": "x" * 5000, "resumeGrace": 30}, None, 0.0),
+    ],
+)
+def test_a_joined_without_a_usable_token_means_no_resume(
+    fields: dict[str, object], token: str | None, grace: float
+) -> None:
+    """A bad resume field from a server is ignored (the call joins and simply cannot resume)."""
+    raw = orjson.dumps({"t": "joined", "peerId": "p-1", "peers": [], **fields}).decode()
+    frame = inbound.parse(raw, None)
+    assert isinstance(frame, inbound.Joined)
+    assert (frame.resume_token, frame.resume_grace, frame.resumed) == (token, grace, False)
+
+
+async def test_a_peer_still_away_after_the_grace_window_leaves(tmp_path: Path) -> None:
+    """B's connection with A stays up but B is slow to come back (its first resume attempt
+    comes ~10 s after the drop); A, resumed on the restarted server that does not list B,
+    drops B once the grace window (3 s) has passed."""
+    port = free_port()
+    args = ("--state-dir", str(tmp_path / "state"), "--resume-grace", "3")
+    async with serving(port, *args) as server:
+        a = make_call(server.url, reconnect_base_delay=0.2)
+        b = make_call(server.url, reconnect_base_delay=30.0)
+        ra, rb = Recorder(a), Recorder(b)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            b_id = b.peer_id
+            server.kill()
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            async with serving(port, *args):
+                await ra.until(lambda: bool(ra.of(SignalingRestoredEvent)), timeout=30)
+                assert a.remote_peer_ids == [b_id]  # kept while its connection is up
+                await ra.until(lambda: [e.peer_id for e in ra.of(PeerLeftEvent)] == [b_id])
+                assert b.signaling_state == "lost"  # B never came back in time
+                assert a.remote_peer_ids == [] and a.state == "signaling"
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await ra.close()
+            await rb.close()
+
+
+async def test_a_peer_that_hung_up_while_we_were_away_leaves_once(tmp_path: Path) -> None:
+    """B hangs up while A's socket is down: A learns it twice (B's connection closes; the
+    server replays B's peer-left after the resume) and the app hears it once."""
+    async with serving(free_port(), "--state-dir", str(tmp_path / "state")) as server:
+        a = make_call(server.url, reconnect_base_delay=1.5)
+        b = make_call(server.url)
+        ra = Recorder(a)
+        try:
+            await a.connect()
+            await b.connect()
+            await asyncio.gather(a.wait_connected(timeout=WAIT), b.wait_connected(timeout=WAIT))
+            b_id = b.peer_id
+            drop_socket(a)
+            await ra.until(lambda: bool(ra.of(SignalingLostEvent)))
+            await b.hangup()
+            await ra.until(lambda: bool(ra.of(SignalingRestoredEvent)), timeout=30)
+            await ra.until(lambda: bool(ra.of(PeerLeftEvent)))
+            await asyncio.sleep(1.0)  # the replayed peer-left has arrived by now
+            assert [e.peer_id for e in ra.of(PeerLeftEvent)] == [b_id]
+            assert a.remote_peer_ids == [] and a.state == "signaling"
+        finally:
+            await asyncio.gather(a.hangup(), b.hangup())
+            await ra.close()

@@ -112,6 +112,8 @@ class CallLifecycle:
         self._known: set[str] = set()  # our peers when the socket dropped
         self._described: set[str] = set()  # peers the resumed socket sends an sdp frame to
         self._settle: asyncio.TimerHandle | None = None
+        self._to_offer: set[str] = set()  # listed by a resumed `joined`, offered after settling
+        self._gone: set[str] = set()  # absent peers reported left (a late peer-left is no news)
 
     # --- connect / hangup ----------------------------------------------------------------------
 
@@ -368,7 +370,9 @@ class CallLifecycle:
                 self._peer_joined(frame.peer_id)
             elif isinstance(frame, inbound.PeerLeft):
                 self._absent.discard(frame.peer_id)
-                mesh.peer_left(frame.peer_id)
+                self._to_offer.discard(frame.peer_id)
+                if frame.peer_id not in self._gone:
+                    mesh.peer_left(frame.peer_id)
             elif isinstance(frame, inbound.Description):
                 mesh.description(frame)
             elif isinstance(frame, inbound.Candidate):
@@ -412,7 +416,6 @@ class CallLifecycle:
         if resume_join and frame.resumed and frame.peer_id == self.mesh.peer_id:
             self._resumed(frame)
             return
-        rejoined = resume_join and bool(self.mesh.sessions)
         if resume_join:
             log.warning(
                 "the signaling server took this call back as a new peer %s instead of resuming "
@@ -435,9 +438,8 @@ class CallLifecycle:
             )
             self._ice_refresh.start(frame.ice_servers)
         self.mesh.join(frame.peer_id, session, self._tracks)
-        rejoined = rejoined or self._lost_reported
         for remote in frame.peers:
-            if rejoined:  # the app saw every peer leave when the resume was refused
+            if self._lost_reported:  # the app saw every peer leave when the resume failed
                 self._bus.emit(PeerJoinedEvent(remote))
             self.mesh.create(remote, offerer=True)
         if self._joined is not None and not self._joined.done():
@@ -458,6 +460,8 @@ class CallLifecycle:
         self._outbox = None
         self._absent.clear()
         self._known.clear()
+        self._to_offer.clear()
+        self._gone.clear()
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
@@ -493,14 +497,13 @@ class CallLifecycle:
         for remote in sorted(known - listed):
             if remote not in self._absent:  # its session may be gone: then it left now
                 self._absent.add(remote, self._resume_grace, self._absent_expired)
-        unknown = [p for p in frame.peers if p not in self.mesh.sessions]
-        if unknown:
-            if self._settle is not None:
-                self._settle.cancel()
+        self._to_offer = {p for p in frame.peers if p not in self.mesh.sessions}
+        if self._to_offer and self._settle is None:
             self._settle = asyncio.get_running_loop().call_later(
-                REPLAY_SETTLE, self._offer_to_listed, self._generation, unknown
+                REPLAY_SETTLE, self._offer_to_listed, self._generation
             )
         channel = self._signaling
+        self._described = set()
         if channel is not None and self._outbox is not None:
             self._described = self._outbox.described_to()
             self._spawn(self._flush(channel, self._generation))
@@ -520,10 +523,11 @@ class CallLifecycle:
         if outbox.overflowed:
             self._repair_peers("frames queued while away were dropped")
 
-    def _offer_to_listed(self, gen: int, peers: list[str]) -> None:
+    def _offer_to_listed(self, gen: int) -> None:
         """A listed peer that neither announced itself nor offered after the replay: it does
         not know us (a restarted server re-formed the room), so we offer as a newcomer."""
         self._settle = None
+        peers, self._to_offer = sorted(self._to_offer), set()
         if gen != self._generation or self._away or self.mesh.peer_id is None:
             return
         for remote in peers:
@@ -536,6 +540,8 @@ class CallLifecycle:
         server that had forgotten it)."""
         session = self.mesh.sessions.get(remote)
         self._absent.discard(remote)
+        self._to_offer.discard(remote)
+        self._gone.discard(remote)
         if session is not None and not _dead(session):
             log.debug("peer %s is back in the room; its connection never stopped", remote)
             # A server that had forgotten it dropped what we sent it before it came back.
@@ -548,6 +554,7 @@ class CallLifecycle:
     def _absent_expired(self, remote: str) -> None:
         """An unlisted peer did not come back in time (or its connection ended): it left."""
         self._absent.discard(remote)
+        self._gone.add(remote)
         if remote in self.mesh.sessions:
             self.mesh.peer_left(remote)
         else:
@@ -557,6 +564,7 @@ class CallLifecycle:
         """Before a full rejoin: every peer leaves, as the app will see it."""
         self._absent.clear()
         self._known.clear()
+        self._to_offer.clear()
         for remote in list(self.mesh.sessions):
             self.mesh.peer_left(remote)
         for closing in self.mesh.leave():
@@ -670,6 +678,8 @@ class CallLifecycle:
         self._away = False
         self._outbox = None
         self._absent.clear()
+        self._known.clear()
+        self._to_offer.clear()
         self._stop_ice_refresh()
         for closing in self.mesh.leave():
             self._spawn(closing)

@@ -1,5 +1,5 @@
-"""What a call keeps while its signaling socket is away: the resume token, the frames it could
-not send, and the peers the server did not list when it took the call back.
+"""What a call keeps while its signaling socket is away: the frames it could not send, and the
+peers the server did not list when it took the call back.
 
 A server that offers resume (docs/protocol.md) hands out a token with every ``joined``. While
 the socket is down the peer connections carry on; offers and candidates made meanwhile wait
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final
 
 log = logging.getLogger("rtcroom.client")
@@ -49,9 +49,6 @@ class Outbox:
                 )
             self.overflowed = True
         self._frames.append(frame)
-
-    def __len__(self) -> int:
-        return len(self._frames)
 
     def described_to(self) -> set[str]:
         """Peers an ``sdp`` frame in here goes to (they need no repair: it is on its way)."""
@@ -94,8 +91,8 @@ class AbsentPeers:
     def __contains__(self, peer_id: object) -> bool:
         return peer_id in self._timers
 
-    def __iter__(self) -> Any:
-        return iter(list(self._timers))
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._timers))  # a copy: expiring while iterating is fine
 
     def clear(self) -> None:
         for timer in self._timers.values():

@@ -31,9 +31,9 @@ BURST = 5  # messages each side sends at each point of the outage
 VIDEO_DECODED = "async (p) => ((await window.inbound(p, 'video')) || {}).framesDecoded > 0"
 
 
-def serve(port: int, state_dir: Path) -> ServeProcess:
+def serve(port: int, state_dir: Path, grace: int = 30) -> ServeProcess:
     return ServeProcess(
-        "--max-peers", "4", "--state-dir", str(state_dir), "--resume-grace", "30", port=port
+        "--max-peers", "4", "--state-dir", str(state_dir), "--resume-grace", str(grace), port=port
     )
 
 
@@ -162,6 +162,68 @@ async def test_an_offer_made_while_away_reaches_a_peer_that_resumes_later(
         await wait_for(b, VIDEO_DECODED, id_a)
         assert await a.evaluate("window.call.remotePeerIds") == [id_b]
         assert "onPeerLeft" not in [e[0] for e in await events(a)]
+
+
+async def test_a_peer_that_joined_meanwhile_is_offered_after_the_resume(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """C joins the restarted server before A and B are back: each resume lists C, whom the
+    call does not know yet, so A and B offer to it as newcomers do."""
+    port = free_port()
+    async with serve(port, tmp_path) as server:
+        a, b, id_a, id_b = await data_call(open_page, port)
+        for page in (a, b):
+            await page.evaluate(HOLD_SIGNALING)
+        server.kill()
+    for page in (a, b):
+        await wait_for(page, "() => window.call.signalingState === 'lost'")
+    async with server.relaunch():
+        c = await open_page()
+        await start_call(
+            c,
+            roomId=await a.evaluate("window.call.options.roomId"),
+            signalUrl=f"ws://127.0.0.1:{port}/api/call/signal",
+            media=False,
+            iceServers=[],
+            dataChannels=[{"label": "chat"}],
+        )
+        id_c = await peer_id(c)
+        for page in (a, b):
+            await page.evaluate("() => { window.holdSignaling = false; }")
+        for page, others in ((a, [id_b, id_c]), (b, [id_a, id_c]), (c, [id_a, id_b])):
+            for other in others:
+                await wait_for(
+                    page, "(p) => window.call.getDataChannelState(p, 'chat') === 'open'", other
+                )
+            assert sorted(await page.evaluate("window.call.remotePeerIds")) == sorted(others)
+        for page in (a, b):
+            seen = await events(page)
+            assert ["onPeerJoined", id_c] in seen
+            assert "onPeerLeft" not in [e[0] for e in seen]
+            assert await page.evaluate("window.call.peerId") != id_c
+        assert await a.evaluate("(p) => window.call.sendStringTo(p, 'chat', 'hi C')", id_c)
+        await wait_for(c, "(p) => window.messages.some((m) => m.from === p)", id_a)
+
+
+async def test_a_peer_that_does_not_come_back_leaves_after_the_grace_window(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """After a restart A resumes but B stays away (its network to the server is down): A keeps
+    B while it may still come back, then drops it with onPeerLeft once the grace window (3 s
+    here, from the restarted server's joined) is over."""
+    port = free_port()
+    async with serve(port, tmp_path, grace=3) as server:
+        a, b, _id_a, id_b = await data_call(open_page, port)
+        await b.evaluate(HOLD_SIGNALING)
+        server.kill()
+    await wait_for(a, "() => window.call.signalingState === 'lost'")
+    async with server.relaunch():
+        await wait_for(a, "() => window.call.signalingState === 'open'", timeout_ms=30_000)
+        assert await a.evaluate("window.call.remotePeerIds") == [id_b]  # kept for now
+        await wait_for(a, "(p) => window.eventNames().includes('onPeerLeft')", timeout_ms=10_000)
+        assert ["onPeerLeft", id_b] in await events(a)
+        assert await a.evaluate("window.call.remotePeerIds") == []
+        await wait_state(a, "signaling")
 
 
 async def test_a_refused_resume_joins_again_as_a_new_peer(

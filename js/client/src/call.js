@@ -589,6 +589,7 @@ export class WebRTCCall {
     this._reconnectAttempts = 0;
     this._useServerIceServers(serverIceServers(msg.iceServers));
     const overflowed = resume.overflowed;
+    resume.kept = new Set(this._sessions.keys());
     for (const frame of resume.takeOutbox()) this._socket?.send(frame);
     const peers = Array.isArray(msg.peers) ? msg.peers.filter((p) => typeof p === 'string') : [];
     for (const id of this._sessions.keys()) {
@@ -635,12 +636,13 @@ export class WebRTCCall {
   }
 
   /**
-   * Frames to or from us were lost while we were away: negotiate again with every peer whose
-   * connection is not up (an offer that never got its answer is rolled back first).
+   * Frames to or from us were lost while we were away: negotiate again with every peer from
+   * before the resume whose connection is not up (an offer that never got its answer is rolled
+   * back first). Offers made since, to peers that joined meanwhile, are fresh: left alone.
    */
   _repairSessions() {
     for (const s of this._sessions.values()) {
-      if (s.closed) continue;
+      if (s.closed || !this._resume.kept.has(s.remoteId)) continue;
       if (s.connected) resendOffer(s); // a renegotiation whose offer or answer was lost
       else repair(s).catch((err) => console.warn(`rtcroom: could not renegotiate with ${s.remoteId}`, err));
     }

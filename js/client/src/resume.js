@@ -25,6 +25,8 @@ export class ResumeState {
     this.overflowed = false;
     /** @type {Map<string, ReturnType<typeof setTimeout>>} peers a resume did not list */
     this._unlisted = new Map();
+    /** @type {Set<string>} the peers the call had when it last resumed (what a repair covers) */
+    this.kept = new Set();
   }
 
   /**
@@ -100,5 +102,6 @@ export class ResumeState {
     this.clearOutbox();
     for (const timer of this._unlisted.values()) clearTimeout(timer);
     this._unlisted.clear();
+    this.kept = new Set();
   }
 }

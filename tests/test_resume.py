@@ -184,6 +184,24 @@ async def test_past_the_buffer_the_resumed_peer_is_told_to_renegotiate(transport
         await a2.expect_silence(0.2)
 
 
+async def test_a_huge_frame_for_an_away_peer_is_not_kept(transport: str) -> None:
+    """The buffer is bounded in size too: a peer cannot park megabytes on an away peer."""
+    async with signaling_server(transport, resume=Resume(grace=30)) as server:
+        a, joined = await opted_in(server.url)
+        b, _ = await opted_in(server.url)
+        await a.recv()
+        drop(a)
+        await asyncio.sleep(0.2)
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"n": 1}})
+        await b.send({"t": "sdp", "to": a.peer_id, "description": {"sdp": "x" * 600_000}})
+        await b.send({"t": "ice", "to": a.peer_id, "candidate": {"n": 2}})
+        a2, answer = await resume_with(server.url, joined["resumeToken"])
+        assert answer["t"] == "joined"
+        assert await a2.recv() == {"t": "ice", "from": b.peer_id, "candidate": {"n": 1}}
+        assert await a2.recv() == {"t": "error", "message": protocol.FRAMES_LOST}
+        await a2.expect_silence(0.2)
+
+
 async def test_a_replayed_token_wins_and_the_older_socket_is_closed_4410(transport: str) -> None:
     async with signaling_server(transport, resume=Resume(grace=30)) as server:
         a, joined = await opted_in(server.url)

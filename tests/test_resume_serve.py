@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
@@ -179,6 +180,18 @@ async def test_the_resume_key_is_kept_in_a_private_state_file_and_reused() -> No
             async with ServeProcess(*args, launcher=cli, env=environment) as default:
                 assert stat.S_IMODE(expected.stat().st_mode) == 0o600
                 assert f"key in {expected})" in default.output()
+        # A default place it cannot write (a read-only home): it serves, resume per process.
+        not_a_dir = Path(home) / "plain-file"
+        not_a_dir.write_text("")
+        environment = {**env, "HOME": str(not_a_dir)}
+        async with ServeProcess(*serve_layer_option(), launcher=cli, env=environment) as served:
+            banner = next(
+                line for line in served.output().splitlines() if line.startswith("rtcroom: resume")
+            )
+            assert banner.startswith("rtcroom: resume on within this process only (grace 30 s)")
+            assert str(not_a_dir) in banner and "pass --state-dir" in banner
+            _, token = await opted_in(served.url)  # tokens still work within this process
+            assert token.startswith("v1.")
 
 
 async def test_a_state_file_others_can_read_is_refused() -> None:
@@ -256,3 +269,30 @@ async def test_bad_resume_options_exit_2_with_what_to_fix() -> None:
             assert proc.returncode == 2, (args, out, err)
             assert says in err.decode(), (args, err)
             assert not out  # refused before announcing anything
+
+
+async def test_a_graceful_stop_lets_opted_in_peers_resume_on_the_next_process() -> None:
+    """SIGTERM (a deploy): opted-in peers are closed with 1012 and nobody hears them leave, so
+    they resume on the restarted server; a peer that did not opt in leaves as before."""
+    async with serve("--max-peers", "3", "--log-format", "json") as server:
+        a, token_a = await opted_in(server.url)
+        b, token_b = await opted_in(server.url)
+        plain = await SignalClient.connect(server.url)
+        await plain.join(ROOM)
+        waiting = await SignalClient.connect(server.url)  # never joins
+        assert await server.send_signal() == 0
+        for client in (a, b):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await client.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        with pytest.raises(ConnectionClosed):
+            await waiting.recv()
+        events = [orjson.loads(line) for line in server.output().splitlines() if line[:1] == "{"]
+        left = [e["peer"] for e in events if e.get("event") == "peer_left"]
+        assert left == [plain.peer_id]
+        async with server.relaunch() as again:
+            _, joined_a = await resume(again.url, token_a)
+            _, joined_b = await resume(again.url, token_b)
+            assert (joined_a["peerId"], joined_b["peerId"]) == (a.peer_id, b.peer_id)
+            assert joined_b["peers"] == [a.peer_id]

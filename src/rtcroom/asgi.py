@@ -45,10 +45,11 @@ DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 """Frames above this many bytes (UTF-8) close the socket with 1009 (an extension: SDP is a
 few KiB)."""
 
-NO_CLOSE_FRAME = frozenset({1005, 1006})
-"""``websocket.disconnect`` codes of a connection that died without a close frame from the
-client (uvicorn reports a lost connection as 1005, others as 1006). A client closing without a
-status code also reads as 1005: rtcroom's clients always send one."""
+NO_CLOSE_FRAME = frozenset({1005, 1006, 1012})
+"""``websocket.disconnect`` codes that are no goodbye from the client: a connection that died
+without a close frame (uvicorn reports it as 1005, others as 1006), or the server's own
+shutdown (uvicorn's 1012). A client closing without a status code also reads as 1005:
+rtcroom's clients always send one."""
 
 NOT_WEBSOCKET = "This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
 """The answer to a plain HTTP request on the signaling path (status 426)."""

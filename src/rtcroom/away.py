@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .hub import Session
 
+BUFFER_CHARACTERS = 512 * 1024
+"""At most this much text is kept per away peer, whatever the frame count: a few offers and a
+few hundred candidates fit; a peer stuffing an away peer's buffer with 1 MiB frames does not."""
+
 
 class Away:
     """One away peer: its last session (who it was, for callbacks and telemetry), the frames
     kept for it, and whether any were dropped."""
 
-    __slots__ = ("frames", "lost", "session", "timer")
+    __slots__ = ("frames", "lost", "session", "size", "timer")
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.frames: deque[str] = deque()
+        self.size = 0  # characters kept
         self.lost = False
         self.timer: asyncio.TimerHandle | None = None
 
@@ -67,8 +72,10 @@ class AwayPeers:
         entry = self._peers.get(peer_id)
         if entry is None or (room_id is not None and entry.session.room_id != room_id):
             return False
-        if len(entry.frames) < self.capacity:
+        fits = len(entry.frames) < self.capacity and entry.size + len(text) <= BUFFER_CHARACTERS
+        if fits and not entry.lost:  # after a gap nothing more: the peer renegotiates anyway
             entry.frames.append(text)
+            entry.size += len(text)
         else:
             entry.lost = True
         return True

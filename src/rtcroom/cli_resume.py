@@ -34,15 +34,26 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
     return root / "rtcroom"
 
 
+class StateUnavailable(OptionError):
+    """The state directory cannot be read or written (as opposed to holding a bad key)."""
+
+
 @dataclass(slots=True, frozen=True)
 class ResumeSetup:
     resume: Resume
     where: str
     """Where the key comes from, for the banner (never the key itself)."""
+    problem: str = ""
+    """Why the key could not be kept in the default state directory (then it is per process)."""
 
     def banner(self) -> str:
         if not self.resume.enabled:
             return "rtcroom: resume off (--resume-grace 0): a dropped socket leaves at once"
+        if self.problem:
+            return (
+                f"rtcroom: resume on within this process only (grace {self.resume.grace:g} s): "
+                f"{self.problem}"
+            )
         return (
             f"rtcroom: resume on (grace {self.resume.grace:g} s; key {self.where}): peers that "
             "opt in keep their id across dropped sockets and restarts"
@@ -86,7 +97,13 @@ def from_serve_args(args: argparse.Namespace, env: Mapping[str, str] | None = No
         return ResumeSetup(Resume(derive_secret(master), grace=grace), f"derived from {source}")
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(env)
     path = state_dir / SECRET_FILE_NAME
-    return ResumeSetup(Resume(load_or_create_secret(path), grace=grace), f"in {path}")
+    try:
+        return ResumeSetup(Resume(load_or_create_secret(path), grace=grace), f"in {path}")
+    except StateUnavailable as exc:
+        if args.state_dir:  # asked for: say so and stop
+            raise
+        # The default place is not writable (a read-only home, say): serve anyway.
+        return ResumeSetup(Resume(grace=grace), "per process", str(exc).replace(": pass", "; pass"))
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -107,7 +124,7 @@ def load_or_create_secret(path: Path) -> bytes:
         finally:
             os.unlink(temp)
     except OSError as exc:
-        raise OptionError(
+        raise StateUnavailable(
             f"cannot keep the resume key in {path} ({exc.strerror or exc}): {_ELSEWHERE}"
         ) from None
     return _read_secret(path)
@@ -128,7 +145,7 @@ def _read_secret(path: Path) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise OptionError(
+        raise StateUnavailable(
             f"cannot read the resume key {path} ({exc.strerror or exc}): {_ELSEWHERE}"
         ) from None
     if len(text) < 32 or any(c not in "0123456789abcdef" for c in text):

@@ -195,6 +195,7 @@ class Session:
         if self._join_timer is not None:
             self._join_timer.cancel()
             self._join_timer = None
+        self._hub._sockets.discard(self)
         if self._counted:
             self._counted = False
             self._hub.addresses.close_socket(self.address)
@@ -279,6 +280,7 @@ class SignalingHub:
         """Every room lives in this process: a relay to one peer goes straight to its socket."""
         self.max_room_id_length = max_room_id_length
         self._local: dict[str, Session] = {}
+        self._sockets: set[Session] = set()  # every open socket, joined or not, for close()
         self._tasks: set[asyncio.Future[None]] = set()
         self._opened = False
         self._open_lock = asyncio.Lock()
@@ -311,6 +313,7 @@ class SignalingHub:
         first use and starts its join timeout."""
         await self.open()
         session = Session(self, conn, identity, address)
+        self._sockets.add(session)
         timeout = self.limits.join_timeout
         if timeout:
             loop = asyncio.get_running_loop()
@@ -335,7 +338,7 @@ class SignalingHub:
             task.add_done_callback(_log_close_failure)
 
     async def close(self) -> None:
-        """Close every local socket and the backend. Peers leave as ``disconnect``, except
+        """Close every socket and the backend. Peers leave as ``disconnect``, except
         opted-in ones: their sockets close with 1012 and nobody hears them leave, so they can
         resume on the restarted server (or, with Redis, on another process)."""
         for session in list(self._local.values()):
@@ -352,6 +355,12 @@ class SignalingHub:
         for away in list(self._away.sessions()):
             if away.peer_id is not None:
                 self._away.release(away.peer_id)
+        for unjoined in list(self._sockets):  # a server's stop need not wait for their close
+            if unjoined.peer_id is None and not unjoined._closed:
+                try:
+                    await unjoined.conn.close(1001, "server shutting down")
+                except Exception as exc:
+                    log.debug("close failed: %r", exc)
         if self._opened:
             await self.backend.close()
             self._opened = False

@@ -63,7 +63,8 @@ async def resume(hub: SignalingHub, session: Session, room_id: str, token: str) 
     # new socket, which owns the entry until it has caught up; then it is attached.
     older = hub._local.pop(peer_id, None)
     if older is not None:
-        older._closed = True  # its close announces nothing
+        older._closed = True  # its close announces nothing,
+        older.peer_id = None  # and what it still sends is not relayed as the peer
     if older is not None or peer_id in hub._away:
         hub._forget_member(room_id)  # counted once already, by the join this resumes
     session.peer_id, session.room_id, session.resumable = peer_id, room_id, True
@@ -88,7 +89,9 @@ async def resume(hub: SignalingHub, session: Session, room_id: str, token: str) 
         await hub._fire("on_peer_join", peer_id, room_id)
     await session._send(hub._joined(session, readmission.peers, max_peers, resumed=True))
     while entry.frames and not session._closed:  # later frames keep arriving into the entry
-        await session._send(entry.frames.popleft())
+        text = entry.frames.popleft()
+        entry.size -= len(text)
+        await session._send(text)
     if session._closed:  # its close made it away again (or left): what it missed is lost
         again = hub._away.get(peer_id)
         if again is not None:
@@ -146,6 +149,7 @@ async def detach(hub: SignalingHub, peer_id: str) -> bool:
         if session.room_id is not None:
             hub._forget_member(session.room_id)
         session._closed = True
+        session.peer_id = None
         hub._identities.pop(peer_id, None)
         await _close_older(session, peer_id)
         return True

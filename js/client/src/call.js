@@ -7,6 +7,7 @@ import { LocalMedia } from './media.js';
 import { IceServerRefresh, credentialsExpireAt, serverIceServers } from './iceservers.js';
 import { Recordings } from './recording.js';
 import { finalCloseError, withToken } from './refusals.js';
+import { PeerRecovery } from './recovery.js';
 import { FRAMES_LOST, RESUME_REFUSED_PREFIX, ResumeState } from './resume.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
@@ -92,6 +93,7 @@ export class WebRTCCall {
       fail: (error) => this._fail(error),
       changed: () => {
         this._dropFailedUnlisted();
+        this._recovery.update();
         this._updateConnectionState();
       },
       polite: (remoteId) => this._polite(remoteId),
@@ -101,11 +103,19 @@ export class WebRTCCall {
         this._emit('onNegotiationStart', remoteId);
       },
       iceFailed: (s) => {
-        // Only this peer is lost: the rest of the mesh and the signaling socket stay up.
+        // A first connection that never came up: only this peer is lost, the rest of the mesh
+        // and the signaling socket stay up. (A path that worked and broke is repaired instead.)
         this._fail(new Error(`ICE connection failed for peer ${s.remoteId}`));
         this._closeSession(s.remoteId);
       },
+      pathBroken: (s) => this._recovery.broken(s),
     };
+    this._recovery = new PeerRecovery({
+      sessions: this._sessions,
+      replace: (old, rebuild, isOfferer) => this._replaceSession(old, rebuild, isOfferer),
+      polite: (remoteId) => this._polite(remoteId),
+      emit: (name, ...args) => this._emit(name, ...args),
+    });
     if (this.options.autoConnect) queueMicrotask(() => this.connect());
   }
 
@@ -253,16 +263,22 @@ export class WebRTCCall {
     }
     if (!this._joined) return;
     const sessions = [...this._sessions.values()];
-    // Once connected, a channel the app opens later does not count against it.
-    const up = this._state === 'connected' ? (/** @type {PeerSession} */ s) => s.connected : isUp;
+    // A peer being repaired still counts: its own events say it is away. Once connected, a
+    // channel the app opens later does not count against it.
+    const connected = this._state === 'connected';
+    const up = (/** @type {PeerSession} */ s) =>
+      (connected ? s.connected : isUp(s)) || this._recovery.has(s.remoteId);
     if (sessions.some(up)) this._setState('connected', 'peer connected');
     else if (sessions.length === 0) {
       if (this._state !== 'signaling') this._setState('signaling', 'all peers left');
     } else if (this._state === 'connected') this._setState('negotiating', 'no connected peers');
   }
 
+  /** A peer connected, or being repaired (recovery.js): the call is worth keeping. */
   _anyPeerConnected() {
-    for (const s of this._sessions.values()) if (s.connected) return true;
+    for (const s of this._sessions.values()) {
+      if (s.connected || this._recovery.has(s.remoteId)) return true;
+    }
     return false;
   }
 
@@ -643,7 +659,8 @@ export class WebRTCCall {
   _repairSessions() {
     for (const s of this._sessions.values()) {
       if (s.closed || !this._resume.kept.has(s.remoteId)) continue;
-      if (s.connected) resendOffer(s); // a renegotiation whose offer or answer was lost
+      // A renegotiation (or a repair by recovery.js) whose offer or answer was lost: again.
+      if (s.connected || this._recovery.has(s.remoteId)) resendOffer(s);
       else repair(s).catch((err) => console.warn(`rtcroom: could not renegotiate with ${s.remoteId}`, err));
     }
   }
@@ -730,7 +747,10 @@ export class WebRTCCall {
     if (typeof from !== 'string' || !description || typeof description.type !== 'string') return;
     const isOffer = description.type === 'offer';
     if (!isOffer && !this._sessions.has(from)) return; // an answer to an offer we never made
-    const s = this._session(from, false);
+    const current = this._sessions.get(from);
+    const n = Number.isInteger(description.rtcroomRebuild) ? description.rtcroomRebuild : 0;
+    const s = current ? this._recovery.target(current, description) : this._session(from, false, n);
+    if (!s) return; // a description of a connection that was replaced
     if (await s.acceptDescription(description)) this._emit('onNegotiationComplete', from);
   }
 
@@ -756,8 +776,9 @@ export class WebRTCCall {
    * The session with `remoteId`, created if there is none.
    * @param {string} remoteId
    * @param {boolean} isOfferer
+   * @param {number} [rebuild] which rebuilt connection to this peer it is (recovery.js)
    */
-  _session(remoteId, isOfferer) {
+  _session(remoteId, isOfferer, rebuild = 0) {
     const existing = this._sessions.get(remoteId);
     if (existing) return existing;
     const settings = {
@@ -766,11 +787,32 @@ export class WebRTCCall {
       iceGatheringTimeout: this.options.iceGatheringTimeout,
       localStream: this._media.stream,
     };
-    const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, this._sessionOwner);
+    const owner = this._sessionOwner;
+    const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, owner, rebuild);
     this._sessions.set(remoteId, s);
-    if (isOfferer) {
+    if (isOfferer && rebuild === 0) {
       for (const config of this.options.dataChannels || []) s.openChannel(config);
     }
+    return s;
+  }
+
+  /**
+   * A fresh connection numbered `rebuild` in place of `old` (recovery.js); the offerer opens
+   * the channels `old` had again, under their labels and options.
+   * @param {PeerSession} old
+   * @param {number} rebuild
+   * @param {boolean} isOfferer
+   */
+  _replaceSession(old, rebuild, isOfferer) {
+    this._sessions.delete(old.remoteId);
+    old.close();
+    const s = this._session(old.remoteId, isOfferer, rebuild);
+    s.remoteRestartsIce = old.remoteRestartsIce;
+    for (const config of old.channelConfigs.values()) {
+      if (isOfferer) s.openChannel(config);
+      else s.channelConfigs.set(config.label, config);
+    }
+    if (isOfferer) s.makeOffer().catch((err) => this._fail(asError(err)));
     return s;
   }
 
@@ -780,6 +822,7 @@ export class WebRTCCall {
    */
   _closeSession(remoteId, announce = true) {
     const s = this._sessions.get(remoteId);
+    this._recovery.end(remoteId);
     if (!s) return;
     this._sessions.delete(remoteId);
     this._resume.listed(remoteId);
@@ -833,6 +876,7 @@ export class WebRTCCall {
     let closed = false;
     for (const s of this._sessions.values()) {
       const channel = s.channels.get(label);
+      s.channelConfigs.delete(label);
       if (channel) {
         s.channels.delete(label);
         channel.close();
@@ -1024,8 +1068,8 @@ function resendOffer(s) {
 }
 
 /**
- * Negotiates a session again with fresh ICE credentials; an offer still waiting for an answer
- * that was lost is rolled back first.
+ * Negotiates a session again, with fresh ICE credentials where the peer can restart ICE (not
+ * an aiortc peer); an offer still waiting for an answer that was lost is rolled back first.
  * @param {PeerSession} s
  */
 async function repair(s) {
@@ -1033,6 +1077,6 @@ async function repair(s) {
     await s.pc.setLocalDescription({ type: 'rollback' });
   }
   if (s.closed) return;
-  s.pc.restartIce();
+  if (s.remoteRestartsIce) s.pc.restartIce();
   if (s.mayOffer) await s.makeOffer();
 }

@@ -68,6 +68,12 @@ class Description:
     sender: str
     type: Literal["offer", "answer"]
     sdp: str
+    rebuild: int | None = None
+    """rtcroom's ``rtcroomRebuild``: which rebuilt connection of this pair the description
+    belongs to (None: not sent, e.g. by Agentuity's client). See ``session.py``."""
+    ice_restart: bool | None = None
+    """rtcroom's ``rtcroomIceRestart``: sent (either way) only by rtcroom's clients, which
+    understand ``rtcroomRebuild``; None from other clients."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +281,24 @@ def _description(sender: str, description: Any) -> Description:
         raise invalid(f"aiortc's SDP parser failed ({type(exc).__name__}: {detail})") from exc
     if not parsed.media:
         raise invalid("it has no media or data section (no m= line): nothing to negotiate")
-    return Description(sender, kind, sdp)
+    ice_restart = description.get("rtcroomIceRestart")
+    return Description(
+        sender,
+        kind,
+        sdp,
+        _rebuild(description.get("rtcroomRebuild")),
+        ice_restart if isinstance(ice_restart, bool) else None,
+    )
+
+
+MAX_REBUILD: Final = 2**31
+
+
+def _rebuild(value: Any) -> int | None:
+    """A positive integer, or None (absent or unusable: the extension is optional)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_REBUILD:
+        return None
+    return value
 
 
 def _candidate(sender: str, candidate: Any) -> Candidate:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from . import datapath
 from .errors import CallError, InvalidSignalError
 from .events import CallEvent, NegotiationStartEvent, PeerJoinedEvent, PeerLeftEvent
 from .inbound import Candidate, Description
@@ -101,6 +102,7 @@ class PeerMesh:
             return existing
         settings = self.settings
         pc = RTCPeerConnection(settings.rtc_configuration())
+        datapath.install(pc)
         polite = settings.is_polite(self.peer_id, remote_id)
         session = PeerSession(self, remote_id, pc, polite, settings)
         self.sessions[remote_id] = session

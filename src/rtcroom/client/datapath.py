@@ -9,49 +9,44 @@ each relies on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCPeerConnection
 from aiortc.rtcsctptransport import RTCSctpTransport
 
-from . import dtls_records, sctp_delayed_sack, sctp_reassembly, sctp_sack
+from . import dtls_records, sctp_delayed_sack, sctp_packets, sctp_reassembly, sctp_sack
 
 log = logging.getLogger("rtcroom.client")
 
 
-def _delayed_sack(sctp: RTCSctpTransport) -> None:
-    sctp_delayed_sack.install(sctp)
-
-
-def _dtls_records(sctp: RTCSctpTransport) -> None:
-    dtls_records.install(sctp.transport)
-
-
-def _reassembly(sctp: RTCSctpTransport) -> None:
-    sctp_reassembly.install(sctp)
-
-
-def _sack(sctp: RTCSctpTransport) -> None:
-    sctp_sack.install(sctp)
-
-
-# name → what it does to the SCTP transport as it starts (DTLS is connected by then).
-FIXES: dict[str, Callable[[RTCSctpTransport], None]] = {
-    "delayed_sack": _delayed_sack,
-    "dtls_records": _dtls_records,
-    "reassembly": _reassembly,
-    "sack": _sack,
-}
+# In the order they are installed; "packets" needs "dtls_records" (whole records).
+FIXES = ("packets", "sack", "delayed_sack", "reassembly", "dtls_records")
 
 ENABLED: frozenset[str] = frozenset(FIXES)
+
+
+def apply(sctp: RTCSctpTransport, enabled: frozenset[str]) -> None:
+    """Installs ``enabled`` on an SCTP transport about to start (DTLS is connected)."""
+    size = None
+    if "packets" in enabled and "dtls_records" in enabled:
+        size = sctp_packets.install(sctp)
+    if "sack" in enabled:
+        handler = sctp_sack.install(sctp)
+        if size is not None:
+            handler.user_data = lambda: size.user_data
+    if "delayed_sack" in enabled:
+        sctp_delayed_sack.install(sctp)
+    if "reassembly" in enabled:
+        sctp_reassembly.install(sctp)
+    if "dtls_records" in enabled:
+        dtls_records.install(sctp.transport)
 
 
 def parse(names: str) -> frozenset[str]:
     """``"a+b"`` (or ``"a,b"``) → those fixes; ``"none"`` or ``""`` → none (for the benchmark)."""
     words = names.replace("+", ",").split(",")
     chosen = frozenset(n.strip() for n in words if n.strip() not in ("", "none"))
-    unknown = chosen - FIXES.keys()
+    unknown = chosen - set(FIXES)
     if unknown:
         raise ValueError(f"unknown data-path fixes {sorted(unknown)}; known: {sorted(FIXES)}")
     return chosen
@@ -85,8 +80,7 @@ def _on_start(sctp: RTCSctpTransport, enabled: frozenset[str]) -> None:
     start = sctp.start
 
     async def starting(*args: Any, **kwargs: Any) -> None:
-        for fix in sorted(enabled):
-            FIXES[fix](sctp)
+        apply(sctp, enabled)
         sctp.start = start  # type: ignore[method-assign]
         await start(*args, **kwargs)
 

@@ -61,7 +61,8 @@ class FastRecords:
         return result
 
     def bio_read(self, bufsiz: int) -> bytes:
-        result: int = _lib.BIO_read(self._from_ssl, self._buffer, bufsiz)
+        # The whole record: after the handshake each write leaves exactly one in the BIO.
+        result: int = _lib.BIO_read(self._from_ssl, self._buffer, RECORD_MAX)
         if result <= 0:
             if _lib.BIO_should_retry(self._from_ssl):
                 return b""  # empty: nothing to send

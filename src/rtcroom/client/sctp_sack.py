@@ -9,10 +9,11 @@ The sent queue holds consecutive TSNs (aiortc moves chunks into it in TSN order 
 removes from the front), so a TSN's place in it is its distance from the first one. This
 handler visits only the chunks a gap block newly covers (it remembers how far each block
 start was already acknowledged) and the holes between blocks up to the highest TSN newly
-acknowledged, the chunks RFC 9260 section 7.2.4 counts misses for. Everything else (RTO
-measurement, congestion window, fast recovery, T3, RFC 3758 ack point) follows aiortc's own
-rules unchanged; tests/client/test_datapath.py runs both handlers on the same SACKs and
-compares their state.
+acknowledged, the chunks RFC 9260 section 7.2.4 counts misses for. (A block is remembered only
+while none of its chunks awaits retransmission, and T3 expiry forgets them all.) Everything
+else (RTO measurement, congestion window, fast recovery, T3, RFC 3758 ack point) follows
+aiortc's own rules unchanged; tests/client/test_sctp_sack.py runs both handlers on the same
+SACKs and compares their state.
 
 As an aiortc patch it would replace the two loops over ``_sent_queue`` in
 ``_receive_sack_chunk``.
@@ -21,6 +22,7 @@ As an aiortc patch it would replace the two loops over ``_sent_queue`` in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiortc.rtcsctptransport import (
     SCTP_TSN_MODULO,
@@ -37,6 +39,8 @@ class SackHandler:
         # gap block start TSN → highest TSN of that block already marked acked
         self._acked_in_block: dict[int, int] = {}
         self.done_bytes = 0
+        # The DATA payload per packet (the MTU of RFC 9260's rules); sctp_packets changes it.
+        self.user_data: Callable[[], int] = lambda: USERDATA_MAX_LENGTH
 
     async def receive(self, chunk: SackChunk) -> None:
         """Stands in for ``RTCSctpTransport._receive_sack_chunk``."""
@@ -65,17 +69,18 @@ class SackHandler:
         else:
             self._acked_in_block = {}
 
+        mtu = self.user_data()
         if s._fast_recovery_exit is None:
             if done and cwnd_fully_utilized:
                 if s._cwnd <= s._ssthresh:
-                    s._cwnd += min(self.done_bytes, USERDATA_MAX_LENGTH)
+                    s._cwnd += min(self.done_bytes, mtu)
                 else:
                     s._partial_bytes_acked += self.done_bytes
                     if s._partial_bytes_acked >= s._cwnd:
                         s._partial_bytes_acked -= s._cwnd
-                        s._cwnd += USERDATA_MAX_LENGTH
+                        s._cwnd += mtu
             if loss:
-                s._ssthresh = max(s._cwnd // 2, 4 * USERDATA_MAX_LENGTH)
+                s._ssthresh = max(s._cwnd // 2, 4 * mtu)
                 s._cwnd = s._ssthresh
                 s._partial_bytes_acked = 0
                 s._fast_recovery_exit = queue[-1].tsn
@@ -109,11 +114,11 @@ class SackHandler:
         for start, end in gaps:
             block_start = (cumulative + start) % SCTP_TSN_MODULO
             block_end = (cumulative + end) % SCTP_TSN_MODULO
-            blocks[block_start] = block_end
             lo = index_of(block_start)
             acked_up_to = self._acked_in_block.get(block_start)
             if acked_up_to is not None and uint32_gte(acked_up_to, block_start):
                 lo = index_of(acked_up_to) + 1  # the previous SACK marked these already
+            settled = True
             for index in range(max(lo, 0), min(index_of(block_end), size - 1) + 1):
                 schunk = queue[index]
                 if not schunk._acked:
@@ -121,6 +126,11 @@ class SackHandler:
                     schunk._acked = True
                     newest = max(newest, index)
                 s._flight_size_decrease(schunk)
+                # aiortc still resends an acked chunk marked for retransmission, which puts
+                # it in flight again: such a block is walked in full next time.
+                settled = settled and not schunk._retransmit
+            if settled:
+                blocks[block_start] = block_end
         self._acked_in_block = blocks
         if newest < 0:
             return False

@@ -232,6 +232,8 @@ async def peer_aiortc(
         )
 
     def watch(channel: RTCDataChannel) -> None:
+        if channel.label != "bench":  # rtcroom's peer opens its own channels too
+            return
         if channel.readyState == "open":
             opened.set_result(channel)
         else:
@@ -301,7 +303,8 @@ async ([role, url, room, total, sizes, high, low, rttCount, warm]) => {
       pc = new RTCPeerConnection({iceServers: []});
       pc.onicecandidate = e => { if (e.candidate) ws.send(JSON.stringify(
         {t: 'ice', to: remote, candidate: e.candidate.toJSON()})); };
-      pc.ondatachannel = e => watch(e.channel);
+      // Only ours: rtcroom's Python peer opens its own channels too (rtcroom-ping).
+      pc.ondatachannel = e => { if (e.channel.label === 'bench') watch(e.channel); };
     };
     const sendSdp = () => ws.send(JSON.stringify({t: 'sdp', to: remote,
       description: pc.localDescription.toJSON()}));

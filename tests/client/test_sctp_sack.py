@@ -42,13 +42,9 @@ class Receiver:
         elif isinstance(chunk, DataChunk):
             if (chunk.tsn - self.cumulative) % MOD < MOD // 2:
                 self.above.add(chunk.tsn)
-        while (self.cumulative + 1) % MOD in self.above or self.above and not all(
-            (t - self.cumulative) % MOD < MOD // 2 for t in self.above
-        ):
-            nxt = (self.cumulative + 1) % MOD
-            if nxt in self.above:
-                self.cumulative = nxt
-            self.above = {t for t in self.above if 0 < (t - self.cumulative) % MOD < MOD // 2}
+        while (self.cumulative + 1) % MOD in self.above:
+            self.cumulative = (self.cumulative + 1) % MOD
+        self.above = {t for t in self.above if 0 < (t - self.cumulative) % MOD < MOD // 2}
 
     def sack(self) -> SackChunk:
         offsets = sorted((t - self.cumulative) % MOD for t in self.above)

@@ -13,7 +13,8 @@ skip silently (``CAPABILITY_PARAM``; browsers and aiortc ignore it). Between two
 Datagram Packetization Layer PMTU Discovery (RFC 8899 section 6.2, SCTP) then checks the path:
 a HEARTBEAT padded to the candidate size, the size used only once its HEARTBEAT-ACK (which
 echoes the padding, so both directions are shown to carry it) comes back. On a T3 timeout (a
-possible black hole, RFC 8899 section 4.3) the association returns to 1,189 bytes.
+possible black hole, RFC 8899 section 4.3) the association returns to 1,189 bytes and probes
+again a little later.
 
 aiortc reads the packet size from its module constant ``USERDATA_MAX_LENGTH`` while it
 fragments, bursts and grows the congestion window; this gives one association its own copies
@@ -43,6 +44,7 @@ log = logging.getLogger("rtcroom.client")
 
 PROBE_PACKET = 16384  # the largest DTLS record plaintext: one SCTP packet per record
 PROBE_DELAYS = (0.0, 0.5, 1.5)  # seconds after ESTABLISHED (RFC 8899 MAX_PROBES = 3)
+REPROBE_AFTER = 5.0  # seconds after falling back on a T3 timeout
 HEARTBEAT_INFO = 1  # RFC 9260 section 3.3.5
 # An INIT parameter type not assigned by IANA whose top bits 10 mean "skip, do not report";
 # its value is the largest SCTP packet this end takes (4 bytes, network order).
@@ -94,12 +96,13 @@ class PacketSize:
         head = TAG + self._nonce
         return head + bytes(padding - len(head))
 
-    def established(self) -> None:
+    def established(self, after: float = 0.0) -> None:
         if self.peer_takes < PROBE_PACKET:
             return
         loop = asyncio.get_running_loop()
+        self._timers = [t for t in self._timers if not t.cancelled()]
         for delay in PROBE_DELAYS:
-            self._timers.append(loop.call_later(delay, self._send_probe))
+            self._timers.append(loop.call_later(after + delay, self._send_probe))
 
     def _send_probe(self) -> None:
         if (
@@ -129,7 +132,10 @@ class PacketSize:
         return False
 
     def black_hole(self) -> None:
-        self.use(self.base)
+        if self.user_data != self.base:
+            self.use(self.base)
+            self.cancel()
+            self.established(after=REPROBE_AFTER)
 
     def cancel(self) -> None:
         for timer in self._timers:
@@ -137,9 +143,19 @@ class PacketSize:
         self._timers.clear()
 
 
+_ATTRIBUTE = "_rtcroom_packet_size"
+
+
+def packet_size(sctp: RTCSctpTransport) -> PacketSize | None:
+    """The packet size state of an association this module was installed on."""
+    size: PacketSize | None = getattr(sctp, _ATTRIBUTE, None)
+    return size
+
+
 def install(sctp: RTCSctpTransport) -> PacketSize:
     """Before the association starts: per-instance sized methods, the probe on ESTABLISHED."""
     size = PacketSize(sctp)
+    setattr(sctp, _ATTRIBUTE, size)
     for name in SIZED_METHODS:
         size.resize(name)
 

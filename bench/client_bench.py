@@ -10,10 +10,11 @@ peers ``chromium``, ``aiortc``, ``rtcroom``; a lone name pairs it with itself), 
 alternating between the pairs so that a change in the machine's load hits every pair alike.
 
 Options: ``--rounds 3`` ``--megabytes 32`` ``--sizes 16,64`` (KiB) ``--uvloop`` (the Python
-peers run on uvloop). ``rtcroom[fix+fix]`` runs rtcroom's peer with only those data-channel
-speed-ups (``rtcroom[]``: none; see ``rtcroom.client.datapath``), to measure each one in the
-same run. ``--megabytes 1024 --sizes 64 --pairs rtcroom`` is the 1 GiB transfer: the table
-reports the receiver's peak RSS (Python receivers, sampled every 0.2 s).
+peers run on uvloop; ``NAME/uvloop``: that peer only). ``rtcroom[fix+fix]`` runs rtcroom's peer
+with only those data-channel speed-ups (``rtcroom[]``: none; see ``rtcroom.client.datapath``),
+to measure each one in the same run. ``--megabytes 1024 --sizes 64 --pairs rtcroom`` is the
+1 GiB transfer. The table reports the receiver's peak RSS (Python receivers, sampled every
+0.2 s).
 
 Each round starts a fresh pair of peers in two processes (Chromium: a page of one browser),
 joined through a real rtcroom signaling server: the newcomer ("sender") measures
@@ -389,7 +390,11 @@ class Pair:
         sender, _, receiver = spec.partition(">")
         self.sender, self.receiver = sender, receiver or sender
         for peer in (self.sender, self.receiver):
-            if peer.partition("[")[0] not in ("chromium", "aiortc", "rtcroom"):
+            if peer.partition("[")[0].removesuffix("/uvloop") not in (
+                "chromium",
+                "aiortc",
+                "rtcroom",
+            ):
                 raise SystemExit(f"unknown peer {peer!r} in {spec!r}: chromium, aiortc, rtcroom")
 
 
@@ -401,13 +406,14 @@ async def start_peer(
     if peer == "chromium":
         args = [role, url, room, total, sizes, HIGH, LOW, RTT_COUNT, warm_bytes(total)]
         return asyncio.ensure_future(page.evaluate(PAGE_JS, args)), 0
-    kind, _, fixes = peer.partition("[")
+    uvloop = opts.uvloop or peer.endswith("/uvloop")
+    kind, _, fixes = peer.removesuffix("/uvloop").partition("[")
     command = [sys.executable, __file__, "--peer", role, "--kind", kind, "--url", url]
     command += ["--room", room, "--megabytes", str(opts.megabytes)]
     command += ["--sizes", ",".join(map(str, opts.sizes))]
     if fixes:
         command += ["--fixes", fixes.rstrip("]") or "none"]
-    if opts.uvloop:
+    if uvloop:
         command.append("--uvloop")
     if opts.profile:
         command += ["--profile", opts.profile]

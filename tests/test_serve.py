@@ -154,7 +154,7 @@ async def test_connections_are_logged_only_at_debug(level: str) -> None:
             await client.close()
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{served.port}/healthz")).status_code == 200
-        start_lines = served.output().splitlines()[:2]  # where it serves; tokens and ICE
+        start_lines = served.output().splitlines()[:3]  # where it serves; tokens, ICE; resume
         await served.send_signal()
         output = served.output()
     per_connection = [

@@ -17,6 +17,7 @@ from .backends import Backend, BackendUnavailable, MemoryBackend
 from .hub import RoomStats, SignalingCallbacks, SignalingHub
 from .limits import Limits
 from .protocol import ProtocolError
+from .resume import Resume
 from .tokens import JoinTokens
 from .turn import IceServers
 
@@ -39,6 +40,7 @@ __all__ = [
     "MissingExtraError",
     "ProtocolError",
     "RequestInfo",
+    "Resume",
     "RoomStats",
     "SignalingCallbacks",
     "SignalingEndpoint",

@@ -31,6 +31,7 @@ from .hub import (
     SignalingHub,
 )
 from .limits import Limits
+from .resume import Resume
 from .turn import IceServers
 from .webfiles import WebFile
 
@@ -145,20 +146,33 @@ class AiohttpSignalingHandler:
         if session is None:  # refused by auth: closed with its code and reason
             return ws
         limit = self.max_message_bytes
+        # Clean: the client sent a close frame (or we closed it for a too-big frame). A
+        # connection that just died (reset, EOF, missed pongs) is not: a peer that opted in to
+        # resume is then kept away for the grace window. aiohttp reports EOF with code 1000,
+        # so the message types tell, not ws.close_code.
+        clean = False
         try:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
+            while True:
+                msg = await ws.receive()
+                kind = msg.type
+                if kind is WSMsgType.TEXT:
                     await session.receive(msg.data)
-                elif msg.type is WSMsgType.BINARY:
+                elif kind is WSMsgType.BINARY:
                     await session.receive_binary()
-                elif msg.type is WSMsgType.ERROR:
+                elif kind is WSMsgType.ERROR:
                     error = msg.data
                     if isinstance(error, WebSocketError) and error.code == _TOO_BIG:
                         log.warning("closed a socket that sent a frame over %d bytes", limit)
+                        clean = True
                     else:
                         log.debug("socket error: %r", ws.exception())
+                elif kind is WSMsgType.CLOSE:
+                    clean = True
+                    break
+                elif kind is WSMsgType.CLOSING or kind is WSMsgType.CLOSED:
+                    break
         finally:
-            await session.close()
+            await session.close(clean=clean)
         return ws
 
 
@@ -174,6 +188,7 @@ def webrtc(
     limits: Limits | None = None,
     ice_servers: IceServers | None = None,
     on_duplicate_identity: DuplicateIdentity = "allow",
+    resume: Resume | None = None,
 ) -> AiohttpSignalingHandler:
     """A signaling handler with its own rooms (or those of ``hub``, to share them); the
     options are those of :func:`rtcroom.asgi.webrtc`."""
@@ -187,6 +202,7 @@ def webrtc(
         limits=limits,
         ice_servers=ice_servers,
         on_duplicate_identity=on_duplicate_identity,
+        resume=resume,
         auth=auth,
     )
     return AiohttpSignalingHandler(

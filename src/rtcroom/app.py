@@ -21,6 +21,7 @@ from .gate import ICE_SERVERS_SUFFIX
 from .hub import DEFAULT_MAX_PEERS, DuplicateIdentity
 from .limits import Limits
 from .metrics import metrics_endpoint
+from .resume import Resume
 from .turn import IceServers
 from .webfiles import web_asset, web_asset_names
 from .webhooks import Webhooks
@@ -59,12 +60,13 @@ def create_app(
     metrics: bool = False,
     webhooks: Webhooks | None = None,
     log_events: bool = False,
+    resume: Resume | None = None,
 ) -> Starlette:
     """``rtcroom serve`` as an app: mount it, or hand it to any ASGI server.
 
     The admin API is at ``/admin`` (``admin_secret``, else loopback clients only); ``metrics``
     adds ``GET /metrics``; ``webhooks`` sends the hub's events; ``log_events`` logs each join
-    and leave to ``rtcroom.events``.
+    and leave to ``rtcroom.events``; ``resume`` sets how opted-in peers survive a dropped socket.
     """
     endpoint: SignalingEndpoint = webrtc(
         max_peers=max_peers,
@@ -73,6 +75,7 @@ def create_app(
         limits=limits,
         ice_servers=ice_servers,
         on_duplicate_identity=on_duplicate_identity,
+        resume=resume,
     )
 
     async def health(request: Request) -> JSONResponse:

@@ -30,6 +30,7 @@ from .hub import (
 )
 from .limits import Limits
 from .protocol import frame_bytes
+from .resume import Resume
 from .turn import IceServers
 from .webfiles import WebFile
 
@@ -43,6 +44,12 @@ log = logging.getLogger("rtcroom.asgi")
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 """Frames above this many bytes (UTF-8) close the socket with 1009 (an extension: SDP is a
 few KiB)."""
+
+NO_CLOSE_FRAME = frozenset({1005, 1006, 1012})
+"""``websocket.disconnect`` codes that are no goodbye from the client: a connection that died
+without a close frame (uvicorn reports it as 1005, others as 1006), or the server's own
+shutdown (uvicorn's 1012). A client closing without a status code also reads as 1005:
+rtcroom's clients always send one."""
 
 NOT_WEBSOCKET = "This is an rtcroom signaling endpoint: connect with a WebSocket.\n"
 """The answer to a plain HTTP request on the signaling path (status 426)."""
@@ -95,6 +102,7 @@ class SignalingEndpoint:
         if session is None:  # refused by auth: closed with its code and reason
             return
         limit = self.max_message_bytes
+        clean = True  # unless the connection dies without a close frame from the client
         try:
             while True:
                 message = await receive()
@@ -114,12 +122,14 @@ class SignalingEndpoint:
                     else:
                         await session.receive(text)
                 elif kind == "websocket.disconnect":
+                    clean = message.get("code") not in NO_CLOSE_FRAME
                     break
         except OSError as exc:  # the server reports a dead peer socket this way
             log.debug("socket error: %r", exc)
+            clean = False
         finally:
             conn._closed = True
-            await session.close()
+            await session.close(clean=clean)
 
 
 async def _refuse_http(scope: Scope, send: Send) -> None:
@@ -147,12 +157,14 @@ def webrtc(
     limits: Limits | None = None,
     ice_servers: IceServers | None = None,
     on_duplicate_identity: DuplicateIdentity = "allow",
+    resume: Resume | None = None,
 ) -> SignalingEndpoint:
     """A signaling endpoint with its own rooms (or those of ``hub``, to share them).
 
     ``auth``: who may open a socket (``rtcroom.tokens.JoinTokens(secret)``, or your own
-    ``callable(RequestInfo) -> Identity | None``). ``limits``, ``ice_servers`` and
-    ``on_duplicate_identity`` configure the hub (pass them to ``SignalingHub`` when sharing one).
+    ``callable(RequestInfo) -> Identity | None``). ``limits``, ``ice_servers``,
+    ``on_duplicate_identity`` and ``resume`` configure the hub (pass them to ``SignalingHub``
+    when sharing one).
     """
     if not isinstance(max_message_bytes, int) or max_message_bytes < 1:
         raise ValueError(
@@ -167,10 +179,16 @@ def webrtc(
             limits=limits,
             ice_servers=ice_servers,
             on_duplicate_identity=on_duplicate_identity,
+            resume=resume,
         )
-    elif limits is not None or ice_servers is not None or on_duplicate_identity != "allow":
+    elif (
+        limits is not None
+        or ice_servers is not None
+        or on_duplicate_identity != "allow"
+        or resume is not None
+    ):
         raise TypeError(
-            "with hub=..., pass limits, ice_servers and on_duplicate_identity to that "
+            "with hub=..., pass limits, ice_servers, on_duplicate_identity and resume to that "
             "SignalingHub(...) instead: its rooms are shared, so are these settings"
         )
     return SignalingEndpoint(hub, max_message_bytes=max_message_bytes, auth=auth)

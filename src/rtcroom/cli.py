@@ -9,7 +9,7 @@ import math
 import socket
 import sys
 
-from . import cli_ops, cli_peers, cli_security
+from . import cli_ops, cli_peers, cli_resume, cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
 
@@ -118,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         ops = cli_ops.app_options(args)
+        resume = cli_resume.from_serve_args(args)
     except ValueError as exc:
         print(f"rtcroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -136,9 +137,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if cli_ops.banner(args, ops):
         announcement += "\n" + cli_ops.banner(args, ops)
+    announcement += "\n" + resume.banner()
     options = {
         "max_peers": args.max_peers,
         "backend": backend,
+        "resume": resume.resume,
         **security.app_options(),
         **ops,
     }
@@ -222,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_security.add_serve_options(serve)
     cli_ops.add_serve_options(serve)
+    cli_resume.add_serve_options(serve)
     serve.set_defaults(func=_serve)
     cli_security.add_token_command(sub)
     cli_ops.add_commands(sub)

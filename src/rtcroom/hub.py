@@ -8,6 +8,7 @@ Transports (ASGI, aiohttp) are thin adapters: they open a :class:`Session` per s
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from . import limits as _limits
-from . import protocol
+from . import protocol, resuming
 from .auth import Identity
+from .away import AwayPeers
 from .backends.base import Backend, BackendUnavailable
 from .backends.memory import MemoryBackend
 from .limits import AddressBook, Limits, TokenBucket
 from .protocol import Join, ProtocolError
+from .resume import Resume
 from .telemetry import Telemetry, error_kind
 from .turn import IceServers
 
@@ -35,6 +38,8 @@ REPLACED_REASON = "Replaced by a newer connection with the same identity"
 DuplicateIdentity = Literal["allow", "replace", "reject"]
 LOST_CLOSE_CODE = 1012
 """Closes a socket whose peer the shared backend lost (``1012``: service restart; rejoin)."""
+RESTART_CLOSE_CODE = 1012
+"""Closes an opted-in peer's socket when the hub shuts down: no leave, so it can resume."""
 
 
 class Connection(Protocol):
@@ -89,6 +94,7 @@ class Session:
         "conn",
         "identity",
         "peer_id",
+        "resumable",
         "room_id",
     )
 
@@ -106,6 +112,8 @@ class Session:
         self._counted = address is not None
         self.peer_id: str | None = None
         self.room_id: str | None = None
+        self.resumable = False
+        """Joined with ``resume``: a drop without a close frame makes it away, not gone."""
         self._closed = False
         self._over_limit = False
         self._frames = TokenBucket(hub.limits.frame_rate, hub.limits.frame_burst)
@@ -125,6 +133,7 @@ class Session:
         if self._over_limit:
             return
         self._over_limit = True
+        self.resumable = False  # a flood ends the peer, whatever the socket does next
         limits = self._hub.limits
         self._error("frame_rate")
         log.warning(
@@ -153,7 +162,7 @@ class Session:
             await self._reject(exc, report=exc.message in _REPORTED)
             return
         if isinstance(frame, Join):
-            await hub._join(self, frame.room_id)
+            await hub._join(self, frame)
             return
         peer_id, room_id = self.peer_id, self.room_id
         if peer_id is None or room_id is None:
@@ -167,24 +176,34 @@ class Session:
         counts.relayed_frames[frame.kind] += 1
         counts.relayed_bytes[frame.kind] += len(data)
         to = frame.to
-        if to is not None and hub._rooms_here:  # every peer is in _local: no backend round
+        if to is not None and hub._rooms_here:  # every peer is here: no backend round
             target = hub._local.get(to)
-            if target is not None and target.room_id == room_id:
-                await target._send(text)
+            if target is not None:
+                if target.room_id == room_id:
+                    await target._send(text)
+            elif hub._away:
+                hub._away.keep(to, room_id, text)
             return
         await hub.backend.publish(room_id, peer_id, to, text)
 
-    async def close(self) -> None:
-        """The socket ended (any cause). Idempotent: ``peer-left`` goes out once."""
+    async def close(self, *, clean: bool = True) -> None:
+        """The socket ended (any cause). Idempotent: ``peer-left`` goes out once.
+
+        ``clean``: the client sent a close frame (it hung up) or the server ended the socket.
+        ``False`` (the connection just died) makes an opted-in peer away instead: it may resume
+        within the grace window."""
         if self._join_timer is not None:
             self._join_timer.cancel()
             self._join_timer = None
+        self._hub._sockets.discard(self)
         if self._counted:
             self._counted = False
             self._hub.addresses.close_socket(self.address)
         if self._closed:
             return
         self._closed = True
+        if not clean and self.resumable and resuming.step_away(self._hub, self):
+            return
         await self._hub._leave(self, "disconnect")
 
     def _error(self, kind: str) -> None:
@@ -226,6 +245,7 @@ class SignalingHub:
         limits: Limits | None = None,
         ice_servers: IceServers | None = None,
         on_duplicate_identity: DuplicateIdentity = "allow",
+        resume: Resume | None = None,
     ) -> None:
         if not isinstance(max_peers, int) or max_peers < 1:
             raise ValueError(f"max_peers must be a positive integer, got {max_peers!r}")
@@ -240,6 +260,8 @@ class SignalingHub:
             raise TypeError(
                 f"ice_servers must be a rtcroom.IceServers(...), got {type(ice_servers).__name__}"
             )
+        if resume is not None and not isinstance(resume, Resume):
+            raise TypeError(f"resume must be a rtcroom.Resume(...), got {type(resume).__name__}")
         if on_duplicate_identity not in ("allow", "replace", "reject"):
             raise ValueError(
                 "on_duplicate_identity must be 'allow', 'replace' or 'reject', "
@@ -258,10 +280,21 @@ class SignalingHub:
         """Every room lives in this process: a relay to one peer goes straight to its socket."""
         self.max_room_id_length = max_room_id_length
         self._local: dict[str, Session] = {}
+        self._sockets: set[Session] = set()  # every open socket, joined or not, for close()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._opened = False
         self._open_lock = asyncio.Lock()
         self.telemetry = Telemetry()
         """Counters and lifecycle events for metrics, webhooks and logs (``rtcroom.telemetry``)."""
+        self.resume = resume or Resume()
+        """How opted-in peers survive a dropped socket (``Resume.off()`` turns it off)."""
+        self._away = AwayPeers(self.resume.buffer)
+        if self.resume.enabled:
+            self.backend.configure_resume(
+                grace=self.resume.grace,
+                ended_ttl=self.resume.token_ttl,
+                detach=functools.partial(resuming.detach, self),
+            )
 
     # --- for transports ----------------------------------------------------------------------
 
@@ -280,6 +313,7 @@ class SignalingHub:
         first use and starts its join timeout."""
         await self.open()
         session = Session(self, conn, identity, address)
+        self._sockets.add(session)
         timeout = self.limits.join_timeout
         if timeout:
             loop = asyncio.get_running_loop()
@@ -304,13 +338,29 @@ class SignalingHub:
             task.add_done_callback(_log_close_failure)
 
     async def close(self) -> None:
-        """Close every local socket (their peers leave as ``disconnect``) and the backend."""
+        """Close every socket and the backend. Peers leave as ``disconnect``, except
+        opted-in ones: their sockets close with 1012 and nobody hears them leave, so they can
+        resume on the restarted server (or, with Redis, on another process)."""
         for session in list(self._local.values()):
-            await session.close()
+            code, reason = 1001, "server shutting down"
+            if session.resumable:
+                session._closed = True
+                code, reason = RESTART_CLOSE_CODE, "server restarting; resume your session"
+            else:
+                await session.close()
             try:
-                await session.conn.close(1001, "server shutting down")
+                await session.conn.close(code, reason)
             except Exception as exc:
                 log.debug("close failed: %r", exc)
+        for away in list(self._away.sessions()):
+            if away.peer_id is not None:
+                self._away.release(away.peer_id)
+        for unjoined in list(self._sockets):  # a server's stop need not wait for their close
+            if unjoined.peer_id is None and not unjoined._closed:
+                try:
+                    await unjoined.conn.close(1001, "server shutting down")
+                except Exception as exc:
+                    log.debug("close failed: %r", exc)
         if self._opened:
             await self.backend.close()
             self._opened = False
@@ -331,6 +381,11 @@ class SignalingHub:
         """Peer id -> room id for the sockets held by this process."""
         return {pid: s.room_id for pid, s in self._local.items() if s.room_id is not None}
 
+    def away_peers(self) -> dict[str, str]:
+        """Peer id -> room id for this process's away peers (their socket dropped; they may
+        resume within the grace window). They are members, but not in :meth:`local_peers`."""
+        return {s.peer_id: s.room_id for s in self._away.sessions() if s.peer_id and s.room_id}
+
     def local_identities(self) -> dict[str, Identity]:
         """Peer id -> :class:`Identity` for this process's authenticated peers."""
         return dict(self._identities)
@@ -346,7 +401,10 @@ class SignalingHub:
         """Kick every peer of this process whose identity is ``sub`` (in ``room_id`` only, if
         given); returns their peer ids."""
         kicked = []
-        for peer_id, session in list(self._local.items()):
+        held = [*self._local.items(), *((s.peer_id, s) for s in self._away.sessions())]
+        for peer_id, session in held:
+            if peer_id is None:
+                continue
             if session.identity is None or session.identity.sub != sub:
                 continue
             if room_id is not None and session.room_id != room_id:
@@ -362,7 +420,7 @@ class SignalingHub:
         holding process). Returns ``False`` when no such peer is connected (anywhere, with a
         shared backend; that may raise ``BackendUnavailable`` while its store is unreachable).
         """
-        if peer_id not in self._local:
+        if peer_id not in self._local and peer_id not in self._away:
             return await self.backend.kick_elsewhere(peer_id, reason)
         return await self._kick_here(peer_id, reason)
 
@@ -370,7 +428,13 @@ class SignalingHub:
         self, peer_id: str, reason: str, *, why: str = "kicked", code: int = KICK_CLOSE_CODE
     ) -> bool:
         session = self._local.get(peer_id)
-        if session is None or session._closed:
+        if session is None:
+            away = self._away.get(peer_id)
+            if away is None:
+                return False
+            await self._leave(away.session, why)  # away: no socket to close
+            return True
+        if session._closed:
             return False
         session._closed = True
         await self._leave(session, why)
@@ -382,7 +446,8 @@ class SignalingHub:
 
     # --- internals ------------------------------------------------------------------------------
 
-    async def _join(self, session: Session, room_id: str) -> None:
+    async def _join(self, session: Session, frame: Join) -> None:
+        room_id = frame.room_id
         refused = self.telemetry.join_refused
         if session.peer_id is not None:
             refused("already_in_room", room_id, session)
@@ -398,6 +463,9 @@ class SignalingHub:
             refused("room_not_granted", room_id, session)
             err = ProtocolError(protocol.room_not_granted(identity.room))
             await session._reject(err, report=True, room_id=room_id)
+            return
+        if frame.resume_token is not None:
+            await resuming.resume(self, session, room_id, frame.resume_token)
             return
         refusal = self._join_limit(session, room_id)
         if refusal is not None:
@@ -417,7 +485,8 @@ class SignalingHub:
         max_peers = identity.max_peers if identity and identity.max_peers else self.max_peers
         self._room_members[room_id] = self._room_members.get(room_id, 0) + 1  # held while joining
         try:
-            admission = await self.backend.join(room_id, max_peers)
+            resumable = frame.resume and self.resume.enabled
+            admission = await self.backend.join(room_id, max_peers, resumable=resumable)
         except BackendUnavailable as exc:
             self._forget_member(room_id)
             refused("backend_unavailable", room_id, session)
@@ -439,6 +508,7 @@ class SignalingHub:
             session._join_timer.cancel()
             session._join_timer = None
         session.peer_id, session.room_id = peer_id, room_id
+        session.resumable = resumable
         self._local[peer_id] = session
         if identity is not None:
             self._identities[peer_id] = identity
@@ -449,14 +519,32 @@ class SignalingHub:
         if admission.room_created:
             await self._fire("on_room_created", room_id)
         await self._fire("on_peer_join", peer_id, room_id)
-        ice = self.ice_servers.for_user(identity.sub if identity else peer_id) or None
-        await session._send(protocol.joined(peer_id, room_id, admission.peers, ice))
+        joined = self._joined(session, admission.peers, max_peers)
+        await session._send(joined)
         await self.backend.publish(room_id, peer_id, None, protocol.peer_joined(peer_id))
 
-    def _join_limit(self, session: Session, room_id: str) -> str | None:
-        """The error message for a join the limits refuse, else ``None``."""
+    def _joined(
+        self, session: Session, peers: list[str], max_peers: int, *, resumed: bool = False
+    ) -> str:
+        """The ``joined`` frame; an opted-in peer's carries a fresh resume token."""
+        peer_id, room_id, identity = session.peer_id, session.room_id, session.identity
+        assert peer_id is not None and room_id is not None
+        ice = self.ice_servers.for_user(identity.sub if identity else peer_id) or None
+        if not session.resumable:
+            return protocol.joined(peer_id, room_id, peers, ice)
+        sub = identity.sub if identity else None
+        token = self.resume.issue(peer_id, room_id, max_peers, sub)
+        grace = self.resume.grace
+        shown = int(grace) if float(grace).is_integer() else grace
+        return protocol.joined(
+            peer_id, room_id, peers, ice, resume_token=token, resume_grace=shown, resumed=resumed
+        )
+
+    def _join_limit(self, session: Session, room_id: str, *, rate: bool = True) -> str | None:
+        """The error message for a join the limits refuse, else ``None``. A resume skips the
+        join rate (``rate=False``): its token proves the peer was admitted once already."""
         limits = self.limits
-        if not self.addresses.allow_join(session.address):
+        if rate and not self.addresses.allow_join(session.address):
             log.warning(
                 "refused a join from %s: over %g joins per second",
                 session.address,
@@ -477,7 +565,7 @@ class SignalingHub:
     def _same_identity(self, sub: str, room_id: str, other_than: Session) -> list[Session]:
         return [
             s
-            for s in self._local.values()
+            for s in (*self._local.values(), *self._away.sessions())
             if s is not other_than
             and s.room_id == room_id
             and s.identity is not None
@@ -504,6 +592,8 @@ class SignalingHub:
         if self._local.get(peer_id) is session:
             del self._local[peer_id]
             self._forget_member(room_id)
+        elif self._away.release(peer_id, session) is not None:
+            self._forget_member(room_id)
         try:
             departure = await self.backend.leave(room_id, peer_id)
             if departure is None:
@@ -520,8 +610,12 @@ class SignalingHub:
         session = self._local.get(peer_id)
         if session is not None:
             await session._send(text)
+        elif self._away:
+            self._away.keep(peer_id, None, text)
 
-    async def _peer_gone(self, peer_id: str, room_id: str, room_destroyed: bool) -> None:
+    async def _peer_gone(
+        self, peer_id: str, room_id: str, room_destroyed: bool, reason: str = "disconnect"
+    ) -> None:
         """A peer vanished without leaving: the backend found its process dead.
 
         Held elsewhere: its room's members here hear ``peer-left``. Held here (the others
@@ -533,7 +627,7 @@ class SignalingHub:
             self._forget_member(room_id)
             session._closed = True
             self.telemetry.peer_left(session, "lost", room_destroyed)
-            await self._fire("on_peer_leave", peer_id, room_id, "disconnect")
+            await self._fire("on_peer_leave", peer_id, room_id, reason)
             self._identities.pop(peer_id, None)
             try:
                 await session.conn.close(LOST_CLOSE_CODE, "room store lost this peer; rejoin")

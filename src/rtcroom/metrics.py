@@ -26,6 +26,11 @@ METRICS: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     # name (as exposed): (type, help, labels)
     "rtcroom_rooms": ("gauge", "Rooms with at least one peer connected to this process", ()),
     "rtcroom_peers": ("gauge", "Peers connected to this process", ()),
+    "rtcroom_away_peers": (
+        "gauge",
+        "Peers of this process whose socket dropped, held for a resume",
+        (),
+    ),
     "rtcroom_joins_total": ("counter", "Joins admitted", ()),
     "rtcroom_join_refusals_total": ("counter", "Joins refused, by reason", ("reason",)),
     "rtcroom_leaves_total": ("counter", "Peers that left, by reason", ("reason",)),
@@ -95,6 +100,7 @@ class HubCollector:
         local = hub.local_peers()
         yield single("rtcroom_rooms", len(set(local.values())))
         yield single("rtcroom_peers", len(local))
+        yield single("rtcroom_away_peers", len(hub.away_peers()))
         yield single("rtcroom_joins_total", t.joins)
         yield labelled("rtcroom_join_refusals_total", t.join_refusals)
         yield labelled("rtcroom_leaves_total", t.leaves)

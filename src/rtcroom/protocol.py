@@ -26,6 +26,29 @@ ALREADY_IN_ROOM: Final = "Already in a room (one join per connection; open a new
 # Extension: a shared room store (Redis) is unreachable, so no join can be admitted right now.
 UNAVAILABLE: Final = "Rooms temporarily unavailable (try again in a few seconds)"
 
+# --- extension: resume (docs/protocol.md, "Resume") ---------------------------------------------
+# A refused resume is an error frame starting with this prefix; the socket stays open and
+# unjoined, so the client falls back to a plain join on it.
+RESUME_REFUSED_PREFIX: Final = "Resume refused: "
+RESUME_INVALID: Final = RESUME_REFUSED_PREFIX + "invalid token (malformed or bad signature)"
+RESUME_OTHER_ROOM: Final = RESUME_REFUSED_PREFIX + "the token is for another room"
+RESUME_EXPIRED: Final = RESUME_REFUSED_PREFIX + "the token has expired"
+RESUME_ENDED: Final = (
+    RESUME_REFUSED_PREFIX
+    + "this peer already left the room (it hung up, was kicked, or was away past the grace window)"
+)
+RESUME_OTHER_IDENTITY: Final = (
+    RESUME_REFUSED_PREFIX + "the token belongs to another identity than this socket's join token"
+)
+RESUME_OFF: Final = RESUME_REFUSED_PREFIX + "resume is turned off on this server"
+INVALID_RESUME: Final = "Invalid resume (must be true or false)"
+INVALID_RESUME_TOKEN: Final = "Invalid resumeToken (must be the string from your last joined frame)"
+FRAMES_LOST: Final = "Signaling frames were lost while you were away; renegotiate with your peers"
+"""Sent after ``joined`` on a resume when frames addressed to the peer were dropped."""
+RESUMED_CLOSE_CODE: Final = 4410
+"""Closes the older socket of a peer that resumed on a newer one (no leave is announced)."""
+RESUMED_REASON: Final = "Resumed on another connection"
+
 
 def unknown_type(t: str) -> str:
     return f"Unknown message type: {t}"
@@ -33,6 +56,11 @@ def unknown_type(t: str) -> str:
 
 def room_full(max_peers: int) -> str:
     return f"Room is full (max {max_peers} peers)"
+
+
+def resume_room_full(max_peers: int) -> str:
+    """A resume refused because the room filled up while the peer was forgotten (a restart)."""
+    return f"{RESUME_REFUSED_PREFIX}the room is full again (max {max_peers} peers)"
 
 
 def room_id_too_long(limit: int) -> str:
@@ -68,7 +96,12 @@ class ProtocolError(ValueError):
 
 @dataclass(slots=True, frozen=True)
 class Join:
+    """``resume``: the peer opts in to resume (gets a token and a grace window);
+    ``resume_token``: it asks to come back as the token's peer (implies ``resume``)."""
+
     room_id: str
+    resume: bool = False
+    resume_token: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -103,7 +136,15 @@ def parse(data: str | bytes) -> ClientFrame:
         room_id = msg.get("roomId")
         if not isinstance(room_id, str) or not room_id:
             raise ProtocolError(INVALID_ROOM_ID)
-        return Join(room_id)
+        resume = msg.get("resume")
+        token = msg.get("resumeToken")
+        if resume is None and token is None:  # Agentuity's client: the fast path
+            return Join(room_id)
+        if resume is not None and not isinstance(resume, bool):
+            raise ProtocolError(INVALID_RESUME)
+        if token is not None and (not isinstance(token, str) or not token):
+            raise ProtocolError(INVALID_RESUME_TOKEN)
+        return Join(room_id, bool(resume) or token is not None, token)
     key = _PAYLOAD_KEY.get(t)
     if key is None:
         raise ProtocolError(unknown_type(t))
@@ -149,17 +190,33 @@ def _dump(obj: dict[str, Any]) -> str:
 
 
 def joined(
-    peer_id: str, room_id: str, peers: list[str], ice_servers: list[Any] | None = None
+    peer_id: str,
+    room_id: str,
+    peers: list[str],
+    ice_servers: list[Any] | None = None,
+    *,
+    resume_token: str | None = None,
+    resume_grace: float | None = None,
+    resumed: bool = False,
 ) -> str:
-    """``ice_servers`` (an extension, ignored by Agentuity's client) rides along as
-    ``iceServers`` when the server has STUN/TURN servers to hand out."""
+    """Extensions, all ignored by Agentuity's client: ``iceServers`` when the server has
+    STUN/TURN servers to hand out; ``resumeToken`` and ``resumeGrace`` (seconds) for a peer that
+    opted in to resume; ``resumed: true`` when the peer came back under its old id."""
     frame: dict[str, Any] = {"t": "joined", "peerId": peer_id, "roomId": room_id, "peers": peers}
     if ice_servers:
         frame["iceServers"] = ice_servers
+    if resume_token is not None:
+        frame["resumeToken"] = resume_token
+        frame["resumeGrace"] = resume_grace
+    if resumed:
+        frame["resumed"] = True
     return _dump(frame)
 
 
-def peer_joined(peer_id: str) -> str:
+def peer_joined(peer_id: str, *, resumed: bool = False) -> str:
+    """``resumed: true`` (an extension): a peer a restarted server had forgotten came back."""
+    if resumed:
+        return _dump({"t": "peer-joined", "peerId": peer_id, "resumed": True})
     return _dump({"t": "peer-joined", "peerId": peer_id})
 
 

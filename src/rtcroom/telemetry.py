@@ -39,6 +39,13 @@ JoinRefusal = Literal[
     "too_many_rooms",
     "duplicate_identity",
     "backend_unavailable",
+    "resume_invalid",
+    "resume_other_room",
+    "resume_expired",
+    "resume_ended",
+    "resume_identity",
+    "resume_room_full",
+    "resume_off",
 ]
 """Why a join was refused: the ``reason`` label of ``rtcroom_join_refusals_total``."""
 
@@ -63,7 +70,8 @@ def error_kind(message: str) -> str:
 class HubEvent:
     """One thing that happened in a room, as observers see it.
 
-    ``reason``: for ``peer_left`` how it left (``disconnect``, ``kicked``, ``replaced``); for
+    ``reason``: for ``peer_left`` how it left (``disconnect``, ``kicked``, ``replaced``,
+    ``timeout``: away past the resume grace window); for
     ``join_refused`` a :data:`JoinRefusal`; for ``error`` its kind; for ``socket_refused`` the
     close code or HTTP status. ``address`` is the client's address when known.
     """

@@ -92,3 +92,16 @@ async def members_become(hub: Any, room: str, expected: list[Any], timeout: floa
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"room {room!r} holds {members}, expected {expected}")
+
+
+BREAK_SECONDS = 20.0
+"""How long ICE-recovery tests keep UDP dropped: past Chromium's ``failed`` (~15 s) and past
+the first rebuild attempt of a Python peer (~10 s), so the repairs made during the break fail
+too and must be retried."""
+
+
+async def hold_break(since: float) -> None:
+    """Keep the network broken until :data:`BREAK_SECONDS` after ``since`` (loop time), and at
+    least 3 s more from now."""
+    elapsed = asyncio.get_running_loop().time() - since
+    await asyncio.sleep(max(3.0, BREAK_SECONDS - elapsed))

@@ -175,7 +175,8 @@ def test_sctp_chunk_size_for_the_client_benchmark() -> None:
 
 
 def test_the_fixes_module_still_offers_what_the_client_calls() -> None:
-    for name in ("create_offer", "rollback", "sit_out_answer", "start_media", "ReceivedBytes"):
+    names = ("create_offer", "rollback", "sit_out_answer", "start_media", "ReceivedBytes")
+    for name in (*names, "quicken_consent_checks"):
         assert hasattr(aiortc_fixes, name)
 
 
@@ -285,3 +286,20 @@ async def test_dtls_connection_internals_for_whole_records(connected: tuple[Peer
         "self._ssl.send(",
     ):
         assert call in dtls, f"{used_by}: RTCDtlsTransport no longer calls {call}"
+
+
+# --- client/aiortc_fixes.quicken_consent_checks: notice a broken path sooner ---------------------
+
+
+def test_consent_check_constants_are_read_by_the_consent_loop() -> None:
+    used_by = "rtcroom.client.aiortc_fixes.quicken_consent_checks (ICE recovery, mesh.py)"
+    for name in ("CONSENT_INTERVAL", "CONSENT_FAILURES"):
+        assert isinstance(assert_internal(aioice.ice, name, used_by), int)
+    # The loop must read the module globals at every check, or patching them changes nothing.
+    names = aioice.ice.Connection.query_consent.__code__.co_names
+    assert "CONSENT_INTERVAL" in names and "CONSENT_FAILURES" in names, (
+        f"{used_by}: aioice's consent loop no longer reads the module constants"
+    )
+    aiortc_fixes.quicken_consent_checks()
+    assert aioice.ice.CONSENT_INTERVAL == aiortc_fixes.CONSENT_INTERVAL
+    assert aioice.ice.CONSENT_FAILURES == aiortc_fixes.CONSENT_FAILURES

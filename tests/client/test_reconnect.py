@@ -1,4 +1,7 @@
-"""The signaling server goes away under a call: reconnect, give up, and no stale rejoin."""
+"""The signaling server goes away under a call: reconnect, give up, and no stale rejoin.
+
+These calls run with ``resume=False``: the behaviour against a server without resume (each
+drop rejoins as a new peer). Resume through an outage is tested in test_resume.py."""
 
 from __future__ import annotations
 
@@ -37,8 +40,8 @@ def _url(port: int) -> str:
 
 async def test_server_restart_under_a_connected_call_reconnects_and_rejoins() -> None:
     port = free_port()
-    a = make_call(_url(port), reconnect_base_delay=0.1)
-    b = make_call(_url(port), reconnect_base_delay=0.1)
+    a = make_call(_url(port), reconnect_base_delay=0.1, resume=False)
+    b = make_call(_url(port), reconnect_base_delay=0.1, resume=False)
     ra, rb = Recorder(a), Recorder(b)
     try:
         async with server_on(port):
@@ -71,7 +74,7 @@ async def test_server_restart_under_a_connected_call_reconnects_and_rejoins() ->
 
 async def test_reconnect_attempts_exhausted_end_in_reconnect_failed_and_idle() -> None:
     port = free_port()
-    call = make_call(_url(port), reconnect_base_delay=0.02, max_reconnect_attempts=3)
+    call = make_call(_url(port), reconnect_base_delay=0.02, max_reconnect_attempts=3, resume=False)
     rec = Recorder(call)
     try:
         async with server_on(port):
@@ -99,7 +102,7 @@ async def test_a_stale_reconnect_timer_never_rejoins_after_a_timeout() -> None:
     # Agentuity's bug: the connection timeout ends the call while a reconnect is scheduled,
     # then the timer fires and the "ended" call rejoins the room.
     port = free_port()
-    call = make_call(_url(port), connection_timeout=0.5, reconnect_base_delay=0.5)
+    call = make_call(_url(port), connection_timeout=0.5, reconnect_base_delay=0.5, resume=False)
     rec = Recorder(call)
     try:
         async with server_on(port):

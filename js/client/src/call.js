@@ -7,6 +7,7 @@ import { LocalMedia } from './media.js';
 import { IceServerRefresh, credentialsExpireAt, serverIceServers } from './iceservers.js';
 import { Recordings } from './recording.js';
 import { finalCloseError, withToken } from './refusals.js';
+import { PeerRecovery } from './recovery.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
 import { captureScreen } from './sources.js';
@@ -83,7 +84,10 @@ export class WebRTCCall {
       signal: (message) => this._send(message),
       emit: (name, ...args) => this._emit(name, ...args),
       fail: (error) => this._fail(error),
-      changed: () => this._updateConnectionState(),
+      changed: () => {
+        this._recovery.update();
+        this._updateConnectionState();
+      },
       polite: (remoteId) => this._polite(remoteId),
       negotiating: (remoteId) => {
         if (this._state !== 'signaling') return;
@@ -91,11 +95,19 @@ export class WebRTCCall {
         this._emit('onNegotiationStart', remoteId);
       },
       iceFailed: (s) => {
-        // Only this peer is lost: the rest of the mesh and the signaling socket stay up.
+        // A first connection that never came up: only this peer is lost, the rest of the mesh
+        // and the signaling socket stay up. (A path that worked and broke is repaired instead.)
         this._fail(new Error(`ICE connection failed for peer ${s.remoteId}`));
         this._closeSession(s.remoteId);
       },
+      pathBroken: (s) => this._recovery.broken(s),
     };
+    this._recovery = new PeerRecovery({
+      sessions: this._sessions,
+      replace: (old, rebuild, isOfferer) => this._replaceSession(old, rebuild, isOfferer),
+      polite: (remoteId) => this._polite(remoteId),
+      emit: (name, ...args) => this._emit(name, ...args),
+    });
     if (this.options.autoConnect) queueMicrotask(() => this.connect());
   }
 
@@ -230,7 +242,9 @@ export class WebRTCCall {
   _updateConnectionState() {
     if (!this._joined || this._state === 'idle') return;
     const sessions = [...this._sessions.values()];
-    if (sessions.some((s) => s.connected)) this._setState('connected', 'peer connected');
+    // A peer being repaired still counts: its own events say it is away.
+    const up = (/** @type {PeerSession} */ s) => s.connected || this._recovery.has(s.remoteId);
+    if (sessions.some(up)) this._setState('connected', 'peer connected');
     else if (sessions.length === 0) {
       if (this._state !== 'signaling') this._setState('signaling', 'all peers left');
     } else if (this._state === 'connected') this._setState('negotiating', 'no connected peers');
@@ -510,7 +524,10 @@ export class WebRTCCall {
     if (typeof from !== 'string' || !description || typeof description.type !== 'string') return;
     const isOffer = description.type === 'offer';
     if (!isOffer && !this._sessions.has(from)) return; // an answer to an offer we never made
-    const s = this._session(from, false);
+    const current = this._sessions.get(from);
+    const n = Number.isInteger(description.rtcroomRebuild) ? description.rtcroomRebuild : 0;
+    const s = current ? this._recovery.target(current, description) : this._session(from, false, n);
+    if (!s) return; // a description of a connection that was replaced
     if (await s.acceptDescription(description)) this._emit('onNegotiationComplete', from);
   }
 
@@ -536,8 +553,9 @@ export class WebRTCCall {
    * The session with `remoteId`, created if there is none.
    * @param {string} remoteId
    * @param {boolean} isOfferer
+   * @param {number} [rebuild] which rebuilt connection to this peer it is (recovery.js)
    */
-  _session(remoteId, isOfferer) {
+  _session(remoteId, isOfferer, rebuild = 0) {
     const existing = this._sessions.get(remoteId);
     if (existing) return existing;
     const settings = {
@@ -546,11 +564,32 @@ export class WebRTCCall {
       iceGatheringTimeout: this.options.iceGatheringTimeout,
       localStream: this._media.stream,
     };
-    const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, this._sessionOwner);
+    const owner = this._sessionOwner;
+    const s = new PeerSession(remoteId, this._signalEpoch, isOfferer, settings, owner, rebuild);
     this._sessions.set(remoteId, s);
-    if (isOfferer) {
+    if (isOfferer && rebuild === 0) {
       for (const config of this.options.dataChannels || []) s.openChannel(config);
     }
+    return s;
+  }
+
+  /**
+   * A fresh connection numbered `rebuild` in place of `old` (recovery.js); the offerer opens
+   * the channels `old` had again, under their labels and options.
+   * @param {PeerSession} old
+   * @param {number} rebuild
+   * @param {boolean} isOfferer
+   */
+  _replaceSession(old, rebuild, isOfferer) {
+    this._sessions.delete(old.remoteId);
+    old.close();
+    const s = this._session(old.remoteId, isOfferer, rebuild);
+    s.remoteRestartsIce = old.remoteRestartsIce;
+    for (const config of old.channelConfigs.values()) {
+      if (isOfferer) s.openChannel(config);
+      else s.channelConfigs.set(config.label, config);
+    }
+    if (isOfferer) s.makeOffer().catch((err) => this._fail(asError(err)));
     return s;
   }
 
@@ -560,6 +599,7 @@ export class WebRTCCall {
    */
   _closeSession(remoteId, announce = true) {
     const s = this._sessions.get(remoteId);
+    this._recovery.end(remoteId);
     if (!s) return;
     this._sessions.delete(remoteId);
     s.close();
@@ -612,6 +652,7 @@ export class WebRTCCall {
     let closed = false;
     for (const s of this._sessions.values()) {
       const channel = s.channels.get(label);
+      s.channelConfigs.delete(label);
       if (channel) {
         s.channels.delete(label);
         channel.close();

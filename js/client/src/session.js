@@ -1,11 +1,13 @@
 // One RTCPeerConnection to one remote peer, negotiated with "perfect negotiation": either side
 // may offer; on a collision the polite side rolls its own offer back and the impolite side
-// ignores the incoming one.
+// ignores the incoming one. A path that breaks after it worked is reported to the owner
+// (pathBroken), which repairs it: see recovery.js.
 
 import { asError } from './errors.js';
 import { createChannel, messageData } from './channels.js';
 import { PING_CHANNEL_LABEL, answerRttPings } from './ping.js';
 import { qualitySummary } from './quality.js';
+import { DISCONNECTED_GRACE_MS } from './recovery.js';
 
 const MAX_ICE_RESTARTS = 1;
 
@@ -31,7 +33,10 @@ const MAX_ICE_RESTARTS = 1;
  * @property {() => void} changed a connection, track or channel state changed
  * @property {(remoteId: string) => boolean} polite
  * @property {(remoteId: string) => void} negotiating a remote description is about to be applied
- * @property {(session: PeerSession) => void} iceFailed ICE failed even after an ICE restart
+ * @property {(session: PeerSession) => void} iceFailed ICE of a first connection that never
+ *   came up failed even after an ICE restart
+ * @property {(session: PeerSession) => void} pathBroken a path that worked broke (ICE failed,
+ *   or disconnected for DISCONNECTED_GRACE_MS): the owner repairs it
  */
 
 /**
@@ -49,9 +54,19 @@ export class PeerSession {
    * @param {boolean} isOfferer the newcomer offers; the other side waits for its offer
    * @param {SessionSettings} settings
    * @param {SessionOwner} owner
+   * @param {number} [rebuild] 0 for the first connection to this peer, N for its N-th rebuild
    */
-  constructor(remoteId, epoch, isOfferer, settings, owner) {
+  constructor(remoteId, epoch, isOfferer, settings, owner, rebuild = 0) {
     this.remoteId = remoteId;
+    this.rebuild = rebuild;
+    this.isOfferer = isOfferer;
+    /** false once the peer said rtcroomIceRestart: false (a Python peer): rebuild instead */
+    this.remoteRestartsIce = true;
+    /** @type {Map<string, DataChannelConfig>} every app channel this connection had, by label */
+    this.channelConfigs = new Map();
+    this.wasConnected = false;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.disconnectTimer = null;
     /** @type {RTCConfiguration} */
     const config = { iceServers: settings.iceServers };
     if (settings.iceTransportPolicy) config.iceTransportPolicy = settings.iceTransportPolicy;
@@ -108,7 +123,18 @@ export class PeerSession {
       if (this.closed) return;
       const state = pc.iceConnectionState;
       owner.emit('onIceStateChange', remoteId, state);
+      if (state === 'connected' || state === 'completed') this.wasConnected = true;
+      if (this.disconnectTimer !== null && state !== 'disconnected') {
+        clearTimeout(this.disconnectTimer);
+        this.disconnectTimer = null;
+      }
       if (state === 'failed') this._onIceFailed();
+      else if (state === 'disconnected' && this.wasConnected && this.disconnectTimer === null) {
+        this.disconnectTimer = setTimeout(() => {
+          this.disconnectTimer = null;
+          if (!this.closed && pc.iceConnectionState === 'disconnected') owner.pathBroken(this);
+        }, DISCONNECTED_GRACE_MS);
+      }
       owner.changed();
     };
     pc.onconnectionstatechange = () => {
@@ -138,10 +164,34 @@ export class PeerSession {
     return this.pc.connectionState === 'connected' || ice === 'connected' || ice === 'completed';
   }
 
+  /**
+   * The end of a repair: connected, every channel of this connection open, and at least one if
+   * the old connection had any. (The answering side knows the channels only as they arrive,
+   * and a peer may have closed one on purpose meanwhile, so the labels are not awaited.)
+   */
+  get repaired() {
+    if (this.closed || this.pc.connectionState !== 'connected') return false;
+    if (this.channelConfigs.size > 0 && this.channels.size === 0) return false;
+    return [...this.channels.values()].every((channel) => channel.readyState === 'open');
+  }
+
+  /** We offered this rebuilt connection and no answer came yet (glare is possible). */
+  get rebuildOfferPending() {
+    return this.rebuild > 0 && this.isOfferer && !this.pc.remoteDescription;
+  }
+
+  /** Fresh ICE credentials on the same connection (fires negotiationneeded). */
+  restartIce() {
+    if (this.closed) return;
+    this.mayOffer = true;
+    this.pc.restartIce();
+  }
+
   /** Ends the connection; its remote tracks are reported removed. */
   close() {
     this.closed = true;
     if (this.gatherTimer !== null) clearTimeout(this.gatherTimer);
+    if (this.disconnectTimer !== null) clearTimeout(this.disconnectTimer);
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
     if (this.remoteStream) {
@@ -182,6 +232,7 @@ export class PeerSession {
     this.ignoreOffer = !this._owner.polite(this.remoteId) && collision;
     if (this.ignoreOffer) return false; // the impolite side keeps its own offer; the other rolls back
     if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return false; // stale
+    if (/** @type {any} */ (description).rtcroomIceRestart === false) this.remoteRestartsIce = false;
     this._owner.negotiating(this.remoteId);
     await pc.setRemoteDescription(description); // rolls back our own offer if we are polite
     if (this.closed) return false;
@@ -204,12 +255,12 @@ export class PeerSession {
 
   _signalDescription() {
     const owner = this._owner;
-    owner.signal({
-      t: 'sdp',
-      from: owner.localId(),
-      to: this.remoteId,
-      description: this.pc.localDescription,
-    });
+    const local = /** @type {RTCSessionDescription} */ (this.pc.localDescription);
+    // rtcroomIceRestart: true tells a Python peer we take part in rebuilds (recovery.js).
+    /** @type {{type: RTCSdpType, sdp: string, rtcroomIceRestart: boolean, rtcroomRebuild?: number}} */
+    const description = { type: local.type, sdp: local.sdp, rtcroomIceRestart: true };
+    if (this.rebuild > 0) description.rtcroomRebuild = this.rebuild;
+    owner.signal({ t: 'sdp', from: owner.localId(), to: this.remoteId, description });
   }
 
   /** @param {RTCIceCandidateInit} candidate */
@@ -222,6 +273,10 @@ export class PeerSession {
   }
 
   _onIceFailed() {
+    if (this.wasConnected || this.rebuild > 0) {
+      this._owner.pathBroken(this);
+      return;
+    }
     if (this.iceRestarts < MAX_ICE_RESTARTS) {
       this.iceRestarts++;
       this.pc.restartIce(); // fires negotiationneeded with fresh ICE credentials
@@ -304,6 +359,7 @@ export class PeerSession {
    */
   openChannel(config) {
     const channel = createChannel(this.pc, config);
+    this.channelConfigs.set(config.label, config);
     this._adoptChannel(channel);
     return channel;
   }
@@ -312,6 +368,13 @@ export class PeerSession {
   _adoptChannel(channel) {
     const owner = this._owner;
     const { label } = channel;
+    if (!this.channelConfigs.has(label)) {
+      /** @type {DataChannelConfig} */
+      const config = { label, ordered: channel.ordered, protocol: channel.protocol };
+      if (channel.maxPacketLifeTime !== null) config.maxPacketLifeTime = channel.maxPacketLifeTime;
+      if (channel.maxRetransmits !== null) config.maxRetransmits = channel.maxRetransmits;
+      this.channelConfigs.set(label, config);
+    }
     channel.binaryType = 'arraybuffer';
     this.channels.set(label, channel);
     channel.onopen = () => {

@@ -5,7 +5,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .base import Admission, Backend, BackendUnavailable, Departure
+from .base import Admission, Backend, BackendUnavailable, Departure, PeerEnded, Readmission
 from .memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -18,6 +18,8 @@ __all__ = [
     "BackendUnavailable",
     "Departure",
     "MemoryBackend",
+    "PeerEnded",
+    "Readmission",
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aioice.ice
 from aiortc import (
     RTCPeerConnection,
     RTCRtpHeaderExtensionParameters,
@@ -156,3 +157,23 @@ class ReceivedBytes:
     @staticmethod
     def can_count(receiver: RTCRtpReceiver) -> bool:
         return hasattr(receiver, "_handle_rtp_packet")
+
+
+CONSENT_INTERVAL = 2
+"""Seconds between consent checks (aioice: 5, randomised by 0.8-1.2 as RFC 7675 asks)."""
+CONSENT_FAILURES = 4
+"""Unanswered checks in a row after which the path counts as gone (aioice: 6)."""
+
+
+def quicken_consent_checks() -> None:
+    """Notice a broken network path in ~8-10 s instead of aioice's ~30 s.
+
+    aioice has no "disconnected" state: it checks consent every 4-6 s and only after 6
+    unanswered checks in a row closes the connection (aiortc's ICE state then ends "closed").
+    Measured on loopback with UDP dropped: 32-35 s by default, 9-10 s with these values. A peer
+    connection cannot be repaired before that, so a call waits half a minute for a path that a
+    browser gave up on long before. The constants are module globals read at every check, so
+    this applies to every aioice connection of the process, including ones already open.
+    """
+    aioice.ice.CONSENT_INTERVAL = CONSENT_INTERVAL
+    aioice.ice.CONSENT_FAILURES = CONSENT_FAILURES

@@ -50,7 +50,7 @@ from .lifecycle import CallLifecycle
 from .media import CallMedia, local_media_from_option
 from .session import PeerSession
 from .settings import CallSettings, SessionSettings
-from .state import CallState
+from .state import CallState, SignalingState
 from .tracks import TrackSource
 from .tuning import DEFAULT_UDP_RECEIVE_BUFFER
 
@@ -80,6 +80,7 @@ class WebRTCCall:
         reconnect_max_delay: float = 30.0,
         max_buffered_amount: int = DEFAULT_MAX_BUFFERED_AMOUNT,
         udp_receive_buffer: int | None = DEFAULT_UDP_RECEIVE_BUFFER,
+        resume: bool = True,
     ) -> None:
         self.room_id = room_id
         self.data_channels = [as_config(item) for item in data_channels]
@@ -101,6 +102,9 @@ class WebRTCCall:
         self.reconnect_base_delay = reconnect_base_delay
         self.reconnect_max_delay = reconnect_max_delay
         self.udp_receive_buffer = udp_receive_buffer
+        self.resume = resume
+        """Keep the peer connections through a signaling outage (servers that offer resume);
+        False: every dropped socket rejoins as a new peer, as Agentuity's client does."""
         settings = self._settings()  # a bad option fails here, with its name
         local = local_media_from_option(media)
         self._bus = EventBus(callbacks)
@@ -138,6 +142,7 @@ class WebRTCCall:
             reconnect_base_delay=self.reconnect_base_delay,
             reconnect_max_delay=self.reconnect_max_delay,
             token=self.token,
+            resume=self.resume,
         )
 
     # --- read-only view ----------------------------------------------------------------------
@@ -145,6 +150,13 @@ class WebRTCCall:
     @property
     def state(self) -> CallState:
         return self._life.state
+
+    @property
+    def signaling_state(self) -> SignalingState:
+        """``"open"`` (in the room), ``"lost"`` (the socket dropped; the call is resuming and
+        its peer connections carry on), ``"connecting"`` (joining or rejoining) or
+        ``"closed"`` (idle)."""
+        return self._life.signaling_state
 
     @property
     def peer_id(self) -> str | None:

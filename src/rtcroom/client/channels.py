@@ -64,6 +64,18 @@ class DataChannelConfig:
         )
 
 
+def config_of(channel: RTCDataChannel) -> DataChannelConfig:
+    """The options ``channel`` was made with, ours or the peer's: what a rebuilt connection
+    opens it again with."""
+    return DataChannelConfig(
+        channel.label,
+        ordered=channel.ordered,
+        max_packet_life_time=channel.maxPacketLifeTime,
+        max_retransmits=channel.maxRetransmits,
+        protocol=channel.protocol,
+    )
+
+
 def as_config(item: DataChannelConfig | str) -> DataChannelConfig:
     """Accept a bare label as shorthand for ``DataChannelConfig(label)``."""
     if isinstance(item, DataChannelConfig):

@@ -149,6 +149,44 @@ class ReconnectFailedEvent(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class PeerReconnectingEvent(CallEvent):
+    """The network path to this peer broke (ICE failed); the call is repairing it, and the
+    peer is still in the room. Its data channels are closed until :class:`PeerReconnectedEvent`."""
+
+    callback: ClassVar[str] = "on_peer_reconnecting"
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerReconnectedEvent(CallEvent):
+    """The connection to this peer works again: ICE connected and its data channels open,
+    under the same labels."""
+
+    callback: ClassVar[str] = "on_peer_reconnected"
+    peer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalingLostEvent(CallEvent):
+    """The signaling socket dropped and the call is resuming: the peer connections, data
+    channels and media carry on; offers and candidates made meanwhile wait in a queue.
+    ``reason`` is why the socket ended (``"WebSocket closed"``, ``"join-refused"``)."""
+
+    callback: ClassVar[str] = "on_signaling_lost"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalingRestoredEvent(CallEvent):
+    """Signaling is back after a :class:`SignalingLostEvent`. ``resumed``: True if the server
+    took us back under the same peer id; False if it refused and the call rejoined as a new
+    peer (the app saw ``peer-left`` for every old peer)."""
+
+    callback: ClassVar[str] = "on_signaling_restored"
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TrackAddedEvent(CallEvent):
     """A remote media track arrived (``track`` is an ``aiortc.MediaStreamTrack``)."""
 
@@ -188,6 +226,10 @@ class CallCallbacks:
     on_reconnecting: AnyCallback | None = None
     on_reconnected: AnyCallback | None = None
     on_reconnect_failed: AnyCallback | None = None
+    on_peer_reconnecting: AnyCallback | None = None
+    on_peer_reconnected: AnyCallback | None = None
+    on_signaling_lost: AnyCallback | None = None
+    on_signaling_restored: AnyCallback | None = None
     on_track_added: AnyCallback | None = None
     on_screen_share_start: AnyCallback | None = None
     on_screen_share_stop: AnyCallback | None = None

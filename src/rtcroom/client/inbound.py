@@ -42,6 +42,13 @@ class Joined:
     ice_servers: tuple[dict[str, Any], ...] | None = None
     """rtcroom's extension: the STUN/TURN servers the server hands out (None: not sent, or
     not a list of ``{urls, username?, credential?}``, which is logged and ignored)."""
+    resume_token: str | None = None
+    """rtcroom's resume extension: present when the server will hold this peer through a
+    signaling outage (None: an old server, resume off, or a malformed token, logged)."""
+    resume_grace: float = 0.0
+    """Seconds the server holds an away peer (and how long we keep an unlisted one)."""
+    resumed: bool = False
+    """This ``joined`` answers a resume: same peer id, the mesh is kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,12 @@ class Description:
     sender: str
     type: Literal["offer", "answer"]
     sdp: str
+    rebuild: int | None = None
+    """rtcroom's ``rtcroomRebuild``: which rebuilt connection of this pair the description
+    belongs to (None: not sent, e.g. by Agentuity's client). See ``session.py``."""
+    ice_restart: bool | None = None
+    """rtcroom's ``rtcroomIceRestart``: sent (either way) only by rtcroom's clients, which
+    understand ``rtcroomRebuild``; None from other clients."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +167,15 @@ def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
             )
         listed = [_check_id(p, "peers", t) for p in peers]
         unique = tuple(dict.fromkeys(p for p in listed if p != peer_id))
-        return Joined(peer_id, unique, ice_servers_from(msg.get("iceServers")))
+        token, grace = _resume_fields(msg)
+        return Joined(
+            peer_id,
+            unique,
+            ice_servers_from(msg.get("iceServers")),
+            resume_token=token,
+            resume_grace=grace,
+            resumed=msg.get("resumed") is True,
+        )
     if t in ("peer-joined", "peer-left"):
         peer_id = _peer_id(msg, "peerId", t)
         if own_id is None:
@@ -176,6 +197,28 @@ def _frame(t: str, msg: dict[str, Any], own_id: str | None) -> ServerFrame:
             return ServerError(f"(the server's error frame has no message: {_kind(message)})")
         return ServerError(message[:MAX_ERROR_MESSAGE])
     return Unknown(t[:80])
+
+
+MAX_RESUME_TOKEN: Final = 4096
+
+
+def _resume_fields(msg: dict[str, Any]) -> tuple[str | None, float]:
+    """``joined.resumeToken`` and ``resumeGrace``; a bad pair is ignored (logged), so the
+    call simply does not resume, as with a server that has no resume."""
+    token = msg.get("resumeToken")
+    grace = msg.get("resumeGrace", 0)
+    if token is None:
+        return None, 0.0
+    if (
+        not isinstance(token, str)
+        or not 0 < len(token) <= MAX_RESUME_TOKEN
+        or isinstance(grace, bool)
+        or not isinstance(grace, int | float)
+        or not 0 <= grace <= 86400
+    ):
+        log.warning("ignored 'resumeToken': not a short string with a resumeGrace in seconds")
+        return None, 0.0
+    return token, float(grace)
 
 
 def _kind(value: Any) -> str:
@@ -238,7 +281,24 @@ def _description(sender: str, description: Any) -> Description:
         raise invalid(f"aiortc's SDP parser failed ({type(exc).__name__}: {detail})") from exc
     if not parsed.media:
         raise invalid("it has no media or data section (no m= line): nothing to negotiate")
-    return Description(sender, kind, sdp)
+    ice_restart = description.get("rtcroomIceRestart")
+    return Description(
+        sender,
+        kind,
+        sdp,
+        _rebuild(description.get("rtcroomRebuild")),
+        ice_restart if isinstance(ice_restart, bool) else None,
+    )
+
+
+MAX_REBUILD: Final = 2**31
+
+
+def _rebuild(value: Any) -> int | None:
+    """A positive integer, or None (absent or unusable: the extension is optional)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_REBUILD:
+        return None
+    return value
 
 
 def _candidate(sender: str, candidate: Any) -> Candidate:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from ..protocol import RESUMED_CLOSE_CODE
 from .errors import AuthError, SignalingClosedError
 
 _TOKEN_IN_QUERY = re.compile(r"([?&;]token=)[^&#\s'\"]*", re.IGNORECASE)
@@ -34,6 +35,8 @@ OTHER_FINAL: Final[dict[int, str]] = {
     4000: "the server's app kicked this client out of the room",
     4409: "another client with the same identity joined the room and replaced this one",
     1008: "this client sent more frames than the server allows (its frame-rate limit)",
+    RESUMED_CLOSE_CODE: "the call was resumed on another connection (a newer socket "
+    "presented this call's resume token)",
 }
 """Closes after which a blind reconnect would only repeat what happened."""
 

@@ -16,6 +16,13 @@ Three aiortc facts shape this module:
   own pending offer, answers, then offers again (:func:`.aiortc_fixes.rollback` says why that is
   safe for a *re*-offer). Initial offers cannot collide: only the newcomer makes them.
 
+aiortc cannot restart ICE either (one ICE agent per connection, credentials fixed at creation).
+When the network path breaks (ICE ends ``failed`` or ``closed``), the session reports itself
+*broken* and the mesh (``mesh.py``) replaces it with a fresh connection to the same peer: a
+*rebuild*, counted by :attr:`PeerSession.rebuild` and sent in every description as
+``rtcroomRebuild`` (docs/protocol.md). Each description also says ``rtcroomIceRestart: false``,
+so a browser rebuilds toward us instead of calling ``restartIce()``.
+
 Offers go through :func:`.aiortc_fixes.create_offer`, which keeps negotiated payload types, and
 media added before DTLS is up is started by :func:`.aiortc_fixes.start_media` once connected.
 """
@@ -25,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -35,7 +42,7 @@ from ..media.ping import is_ping_channel
 from . import aiortc_fixes
 from . import state as reasons
 from .candidates import RemoteCandidates
-from .channels import DataChannelConfig, watch_channel
+from .channels import DataChannelConfig, config_of, watch_channel
 from .errors import CallError, NegotiationError
 from .events import (
     CallEvent,
@@ -73,6 +80,9 @@ class SessionOwner(Protocol):
     def session_failed(self, session: PeerSession, error: CallError) -> None:
         """The connection to this peer is beyond repair; the owner drops it."""
 
+    def session_broken(self, session: PeerSession) -> None:
+        """The network path to this peer broke (ICE failed or closed); the owner rebuilds."""
+
     def label_seen(self, label: str) -> None:
         """A data channel with this label exists now (ours or the peer's)."""
 
@@ -87,12 +97,23 @@ class PeerSession:
         pc: RTCPeerConnection,
         polite: bool,
         settings: SessionSettings,
+        rebuild: int = 0,
     ) -> None:
         self.remote_id = remote_id
+        self.rebuild = rebuild
+        """0 for the first connection to this peer, N for its N-th rebuild."""
+        self.remote_rebuilds = rebuild > 0
+        """The peer runs an rtcroom client (its descriptions carry rtcroom's keys), so it
+        understands a rebuild offer. Agentuity's client does not: a broken path to it fails."""
+        self.channel_configs: dict[str, DataChannelConfig] = {}
+        """Every application channel this connection has had, by label (a rebuild reopens
+        them; the app's ``close_data_channel`` removes a label from the mesh, not from here)."""
         self.pc = pc
         self.polite = polite
         self.channels: dict[str, RTCDataChannel] = {}
         self.closed = False
+        self.offerer = False
+        self._closing = False
         self._owner = owner
         self._settings = settings
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
@@ -115,12 +136,20 @@ class PeerSession:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, *, offerer: bool, tracks: LocalTracks | None) -> None:
-        """Add local tracks, create data channels (offerer only) and, as the offerer, offer."""
+    def start(
+        self,
+        *,
+        offerer: bool,
+        tracks: LocalTracks | None,
+        channels: Iterable[DataChannelConfig] | None = None,
+    ) -> None:
+        """Add local tracks, create data channels (offerer only: ``channels``, by default the
+        call's ``data_channels``) and, as the offerer, offer."""
+        self.offerer = offerer
         if offerer:
             if tracks is not None:
                 tracks.add_to(self.pc)
-            for config in self._settings.data_channels:
+            for config in self._settings.data_channels if channels is None else channels:
                 self._register_channel(config.create_on(self.pc))
             self._offer_wanted = True
             self._inbox.put_nowait(("offer", None))
@@ -128,9 +157,19 @@ class PeerSession:
             self._tracks_to_add = tracks  # added around the first answer, see _apply_offer
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
+    def retire(self) -> None:
+        """Report nothing more (the mesh replaced this connection); ``close()`` follows."""
+        self.closed = True
+
+    @property
+    def rebuild_offer_pending(self) -> bool:
+        """We offered this rebuilt connection and no answer came yet (glare is possible)."""
+        return self.rebuild > 0 and self.offerer and self.pc.remoteDescription is None
+
     async def close(self) -> None:
-        if self.closed:
+        if self._closing:
             return
+        self._closing = True
         self.closed = True
         for fut in self._waiting + self._inflight:
             if not fut.done():
@@ -192,6 +231,11 @@ class PeerSession:
                 self.remote_id,
             ) from None
 
+    async def send_local_description(self) -> None:
+        """Send our current offer or answer again (the signaling server lost frames)."""
+        if not self.closed and self.pc.localDescription is not None:
+            await self._send_local_description()
+
     # --- the worker --------------------------------------------------------------------------
 
     async def _run(self) -> None:
@@ -239,9 +283,14 @@ class PeerSession:
 
     async def _send_local_description(self) -> None:
         local = self.pc.localDescription
-        await self._owner.send_signal("sdp", self.remote_id, {"type": local.type, "sdp": local.sdp})
+        payload: dict[str, Any] = {"type": local.type, "sdp": local.sdp, "rtcroomIceRestart": False}
+        if self.rebuild:
+            payload["rtcroomRebuild"] = self.rebuild
+        await self._owner.send_signal("sdp", self.remote_id, payload)
 
     async def _apply_description(self, description: Description) -> None:
+        if description.ice_restart is not None or description.rebuild is not None:
+            self.remote_rebuilds = True
         try:
             if description.type == "offer":
                 await self._apply_offer(description.sdp)
@@ -333,18 +382,32 @@ class PeerSession:
         state = self.pc.iceConnectionState
         self._was_connected = self._was_connected or state in ICE_CONNECTED
         self._owner.emit(IceStateChangeEvent(self.remote_id, state))
-        if state == "failed":
+        # aiortc has no "disconnected": a path that stops answering consent checks ends
+        # "closed" (after ~30 s by default; aiortc_fixes.quicken_consent_checks), a path that
+        # never worked "failed".
+        # A first connection that never came up is not repaired: its ICE setup is wrong. Nor
+        # is one to a client that cannot take part in a rebuild.
+        repairable = (self._was_connected or self.rebuild) and self.remote_rebuilds
+        if state in ("failed", "closed") and repairable:
+            self._owner.session_broken(self)
+        elif state == "failed" or (state == "closed" and self._was_connected):
             self._owner.session_failed(
                 self,
                 NegotiationError(
-                    f"ICE connection failed for peer {self.remote_id}", self.remote_id
+                    f"ICE connection {state} for peer {self.remote_id}"
+                    + (" (its client cannot rebuild it)" if self._was_connected else ""),
+                    self.remote_id,
                 ),
             )
         else:
             self._owner.session_changed(self)
 
     def _on_connection_state(self) -> None:
-        if self.closed or self.pc.connectionState != "connected":
+        if self.closed:
+            return
+        if self.pc.connectionState == "failed" and self._was_connected and self.remote_rebuilds:
+            self._owner.session_broken(self)  # DTLS failed over a path that had worked
+        if self.pc.connectionState != "connected":
             return
         self._start_media()
         if self._later_tracks is not None:
@@ -389,6 +452,7 @@ class PeerSession:
         if is_ping_channel(channel):
             return  # rtcroom's RTT probe (client/media.py), not an application channel
         self._owner.label_seen(channel.label)
+        self.channel_configs[channel.label] = config_of(channel)
         watch_channel(
             channel,
             self.channels,

@@ -70,6 +70,8 @@ class CallSettings:
     reconnect_max_delay: float = 30.0
     token: str | None = None
     """Sent as ``Authorization: Bearer`` (a ``?token=`` in ``signal_url`` works too)."""
+    resume: bool = True
+    """Ask the server for a resume token, so a signaling outage keeps the peer connections."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.room_id, str) or not self.room_id:
@@ -91,6 +93,8 @@ class CallSettings:
         _positive("connection_timeout", self.connection_timeout)
         _positive("reconnect_base_delay", self.reconnect_base_delay)
         _positive("reconnect_max_delay", self.reconnect_max_delay)
+        if not isinstance(self.resume, bool):
+            raise ValueError(f"resume must be True or False, got {self.resume!r}")
         attempts = self.max_reconnect_attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ValueError(f"max_reconnect_attempts must be 0 or more, got {attempts!r}")

@@ -1,9 +1,9 @@
 """The call's WebSocket to the signaling server, and the reconnect backoff.
 
 :class:`SignalingChannel` is one socket's life: open, read frames in order, send, close. It
-knows nothing of peers; the call decides what a lost socket means. Today that is "tear the peer
-connections down and rejoin"; a future resume extension can keep them, since nothing here owns
-them.
+knows nothing of peers; the call decides what a lost socket means: resume and keep the peer
+connections (a server that gave a resume token), or tear them down and rejoin (one that did
+not). Nothing here owns them.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def reconnect_delay(attempt: int, *, base: float, cap: float) -> float:
     keeps that curve and spreads it by ±20 % so that a restarted server is not hit by every
     client in the same millisecond.
     """
-    delay = min(base * 2.0**attempt, cap)
+    delay = min(base * 2.0 ** min(attempt, 32), cap)  # a resume may retry for hours
     jitter = random.uniform(0.8, 1.2)
     return min(delay * jitter, cap)
 

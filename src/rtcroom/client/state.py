@@ -8,7 +8,7 @@ peer's ICE is connected). ``connection_timeout`` bounds ``connecting`` and ``neg
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal
 
 
 class CallState(StrEnum):
@@ -20,6 +20,9 @@ class CallState(StrEnum):
     NEGOTIATING = "negotiating"
     CONNECTED = "connected"
 
+
+SignalingState = Literal["closed", "connecting", "open", "lost"]
+"""The signaling socket apart from the call: ``lost`` while a resume keeps the call going."""
 
 # Reasons given to ``on_state_change`` (Agentuity's exact strings, plus ``room-full``).
 CONNECT_CALLED: Final = "connect() called"

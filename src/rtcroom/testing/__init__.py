@@ -67,6 +67,9 @@ def this_rtcroom_env() -> dict[str, str]:
 class ServeProcess:
     """``rtcroom serve`` in its own OS process on 127.0.0.1; ``args`` are more CLI options.
 
+    Without ``--state-dir`` in ``args`` it gets a temporary one (removed when this object and
+    those made by :meth:`relaunch` are gone), so its resume key survives a relaunch only.
+
     ``launcher`` replaces ``python -m rtcroom.cli`` (the ``rtcroom`` script of another venv, or
     a ``python -c`` that prepares the interpreter first). Output (stdout and stderr) is kept
     for :meth:`output`. Use ``async with`` to start, wait until ready, and stop.
@@ -85,6 +88,12 @@ class ServeProcess:
         self.http_url = f"http://{_HOST}:{self.port}"
         self.url = f"ws://{_HOST}:{self.port}{path}"
         self._log: IO[bytes] = tempfile.TemporaryFile()
+        self._state: tempfile.TemporaryDirectory[str] | None = None
+        if launcher is None and "--state-dir" not in args:
+            # Its own resume key, not the user's ~/.local/state one; shared with relaunch().
+            self._state = tempfile.TemporaryDirectory(prefix="rtcroom-state-")
+            args = (*args, "--state-dir", self._state.name)
+        self._again = (args, launcher, log_level, env)
         command = [*(launcher or (sys.executable, "-m", "rtcroom.cli")), "serve"]
         command += ["--host", _HOST, "--port", str(self.port), "--log-level", log_level, *args]
         self.proc = subprocess.Popen(
@@ -94,6 +103,20 @@ class ServeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+
+    def relaunch(self) -> ServeProcess:
+        """A new process with this one's options on the same port: a restart (after
+        :meth:`kill` or :meth:`stop`; raises ``RuntimeError`` while this one still runs).
+        Start it with ``async with`` or :meth:`wait_ready`, as any other."""
+        if self.proc.poll() is None:
+            raise RuntimeError(
+                f"rtcroom serve (pid {self.pid}) still runs on port {self.port}: kill() or "
+                "stop() it before relaunch()"
+            )
+        args, launcher, log_level, env = self._again
+        again = ServeProcess(*args, port=self.port, launcher=launcher, log_level=log_level, env=env)
+        again._state = self._state  # the same state directory lives as long as either process
+        return again
 
     @property
     def pid(self) -> int:
@@ -174,6 +197,10 @@ class ServeProcess:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # SIGTERM waited for without blocking the loop: clients of this process answer the
+        # server's close frames, so it need not wait out its shutdown timeout.
+        with contextlib.suppress(RuntimeError):
+            await self.send_signal(signal.SIGTERM, timeout=10)
         self.close()
 
 

@@ -66,7 +66,8 @@ const CALLBACKS = ['onStateChange', 'onConnect', 'onDisconnect', 'onLocalStream'
   'onTrackAdded', 'onTrackRemoved', 'onPeerJoined', 'onPeerLeft', 'onNegotiationStart',
   'onNegotiationComplete', 'onIceStateChange', 'onError', 'onDataChannelOpen',
   'onDataChannelClose', 'onDataChannelMessage', 'onDataChannelError', 'onScreenShareStart',
-  'onScreenShareStop', 'onReconnecting', 'onReconnected', 'onReconnectFailed'];
+  'onScreenShareStop', 'onReconnecting', 'onReconnected', 'onReconnectFailed',
+  'onPeerReconnecting', 'onPeerReconnected'];
 window.makeCall = (opts) => {
   const callbacks = {};
   for (const name of CALLBACKS) {

@@ -80,6 +80,14 @@ export interface WebRTCClientCallbacks {
   onReconnecting(attempt: number): void;
   onReconnected(): void;
   onReconnectFailed(): void;
+  /**
+   * The network path to this peer broke (ICE failed, or disconnected for 2 s); the call is
+   * repairing it (ICE restart toward a browser, a rebuilt connection toward a Python peer). The
+   * peer is still in the room and keeps its id; its data channels may close meanwhile.
+   */
+  onPeerReconnecting(peerId: string): void;
+  /** The connection to this peer works again, its data channels open under the same labels. */
+  onPeerReconnected(peerId: string): void;
 }
 
 /**

@@ -117,7 +117,9 @@ class RedisBackend(Backend):
             self._membership = None
         self._peers.clear()
 
-    async def join(self, room_id: str, max_peers: int) -> Admission | None:
+    async def join(
+        self, room_id: str, max_peers: int, *, resumable: bool = False
+    ) -> Admission | None:
         membership, liveness = self._ready()
         await self._relay.subscribe(room_id)  # before anyone can learn the new peer's id
         try:

@@ -260,27 +260,19 @@ class EventStream:
     async def _iterate(self) -> AsyncIterator[CallEvent]:
         try:
             while True:
-                yield await self._get()
+                yield await self._queue.get()
         finally:
             self.close()
 
     async def next(self, timeout: float | None = None) -> CallEvent:
         """The next event (``TimeoutError`` after ``timeout`` seconds)."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+        # races a ready event, so a Ctrl-C during a fast transfer went unnoticed.
         try:
             async with asyncio.timeout(timeout):
-                return await self._get()
+                return await self._queue.get()
         except TimeoutError:
             raise TimeoutError(f"no call event within {timeout:g} s") from None
-
-    async def _get(self) -> CallEvent:
-        """``queue.get()``, but always a point where a cancellation lands.
-
-        With events waiting, ``Queue.get`` returns without suspending, so a reader that keeps
-        up with a fast transfer never saw a Ctrl-C until the backlog was gone; and on Python
-        3.11 ``wait_for`` drops a cancellation that races a ready result.
-        """
-        await asyncio.sleep(0)
-        return await self._queue.get()
 
     async def __aenter__(self) -> EventStream:
         return self

@@ -22,7 +22,7 @@ join-to-connected (socket opened → data channel open), then pushes ``--megabyt
 messages of each size with back-pressure (high-water 4 MiB, low-water 1 MiB) until the receiver
 confirms the last byte, then times small-message round trips (ping → echo). Each Python peer
 reports the CPU seconds it spent per MB moved (user + system, the measured passes only).
-Medians over the rounds, with the spread (min–max) of the 64 KiB rate.
+Medians over the rounds, with the spread (min–max) of each rate.
 """
 
 from __future__ import annotations

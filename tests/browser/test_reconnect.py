@@ -1,4 +1,6 @@
-"""``rtcroom serve`` killed (SIGKILL) and restarted under a browser call."""
+"""``rtcroom serve`` killed (SIGKILL) and restarted under a browser call that does not resume
+(``resume: false``, or a server that gives no resume token): it rejoins as a new peer. The call
+that resumes is in test_resume.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from .harness import events, frames_rising, peer_id, start_call, wait_for, wait_
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage) -> None:
+async def test_client_without_resume_rejoins_after_a_server_kill(open_page: OpenPage) -> None:
     port = free_port()
     signal_url = f"ws://127.0.0.1:{port}/api/call/signal"
     room_id = f"room-{uuid.uuid4().hex[:8]}"
@@ -27,6 +29,7 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
                 signalUrl=signal_url,
                 iceServers=[],
                 dataChannels=[{"label": "chat"}],
+                resume=False,
             )
             await peer_id(page)
         await wait_state(a, "connected")
@@ -60,4 +63,5 @@ async def test_client_reconnects_after_the_server_is_killed(open_page: OpenPage)
         assert second > first
         names = [e[0] for e in await events(a)]
         assert "onReconnected" in names and "onReconnectFailed" not in names
+        assert "onSignalingLost" not in names  # no token asked for: nothing to resume
         assert ["onPeerLeft", old_b] in await events(a)  # the old session was replaced

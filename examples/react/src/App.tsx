@@ -1,11 +1,13 @@
 import { useState } from 'react';
 import { RTCRoomProvider } from '@rtcroom/react';
 import DataChat from './DataChat';
+import ResumingChat from './ResumingChat';
 import VideoCall from './VideoCall';
 import VideoCallWithErrorHandling from './VideoCallWithErrorHandling';
 
-// The page's address chooses what to show: ?room=<id>&view=chat|video|errors (default: chat
-// and video; 'errors' is the page's error-handling call, which joins on mount), and
+// The page's address chooses what to show: ?room=<id>&view=chat|video|errors|resume (default:
+// chat and video; 'errors' is the page's error-handling call, which joins on mount; 'resume' a
+// chat that shows when signaling is lost, also joining on mount), and
 // optionally ?iceServers=<JSON array> (e.g. [] on a machine without internet access); without
 // it, rtcroom.js uses its default STUN servers.
 const params = new URLSearchParams(window.location.search);
@@ -32,6 +34,12 @@ export function App() {
         <section>
           <h2>Video call</h2>
           <VideoCall roomId={roomId} />
+        </section>
+      )}
+      {view.includes('resume') && (
+        <section>
+          <h2>Chat that outlives the signaling server</h2>
+          <ResumingChat roomId={roomId} />
         </section>
       )}
       {view.includes('errors') && (

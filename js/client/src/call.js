@@ -8,9 +8,13 @@ import { IceServerRefresh, credentialsExpireAt, serverIceServers } from './icese
 import { Recordings } from './recording.js';
 import { finalCloseError, withToken } from './refusals.js';
 import { PeerRecovery } from './recovery.js';
+import { FRAMES_LOST, RESUME_REFUSED_PREFIX, ResumeState } from './resume.js';
 import { PeerSession } from './session.js';
 import { SignalingSocket, reconnectDelay, resolveSignalUrl } from './signaling.js';
 import { captureScreen } from './sources.js';
+
+/** While a peer is still connected, reconnect attempts never run out and wait at most this. */
+const KEPT_CALL_MAX_DELAY_MS = 10000;
 
 /**
  * @typedef {import('../../../src/rtcroom/web/rtcroom.js').WebRTCCallOptions} WebRTCCallOptions
@@ -44,6 +48,7 @@ export class WebRTCCall {
       autoConnect: true,
       autoReconnect: true,
       maxReconnectAttempts: 5,
+      resume: true,
       connectionTimeout: 30000,
       iceGatheringTimeout: 10000,
       ...options,
@@ -78,6 +83,8 @@ export class WebRTCCall {
     this._timeoutTimer = null;
     this._recordings = new Recordings();
     this._disposed = false;
+    /** The resume token, the away flag, the outbox and the peers a resume did not list. */
+    this._resume = new ResumeState();
     /** @type {SessionOwner} */
     this._sessionOwner = {
       localId: () => this.peerId,
@@ -85,6 +92,7 @@ export class WebRTCCall {
       emit: (name, ...args) => this._emit(name, ...args),
       fail: (error) => this._fail(error),
       changed: () => {
+        this._dropFailedUnlisted();
         this._recovery.update();
         this._updateConnectionState();
       },
@@ -140,6 +148,10 @@ export class WebRTCCall {
   get peerCount() {
     return this._sessions.size;
   }
+  /** 'lost' while the call goes on without its signaling socket and resumes in the background. */
+  get signalingState() {
+    return this._resume.away ? 'lost' : 'open';
+  }
   /** @returns {WebRTCCallState} */
   getState() {
     return {
@@ -149,6 +161,7 @@ export class WebRTCCall {
       isAudioMuted: this.isAudioMuted,
       isVideoMuted: this.isVideoMuted,
       isScreenSharing: this.isScreenSharing,
+      signalingState: this.signalingState,
     };
   }
   getLocalStream() {
@@ -201,6 +214,7 @@ export class WebRTCCall {
     this._media.release();
     this.peerId = null;
     this._joined = false;
+    this._resume.reset();
     this._setState('idle', 'hangup');
   }
 
@@ -240,14 +254,32 @@ export class WebRTCCall {
   }
 
   _updateConnectionState() {
-    if (!this._joined || this._state === 'idle') return;
+    if (this._state === 'idle') return;
+    if (this._resume.away) {
+      // No socket: 'connected' while a peer still is, else 'connecting' as a reconnect is.
+      if (this._anyPeerConnected()) this._setState('connected', 'peer connected');
+      else if (this._state === 'connected') this._setState('connecting', 'reconnecting: no connected peers');
+      return;
+    }
+    if (!this._joined) return;
     const sessions = [...this._sessions.values()];
-    // A peer being repaired still counts: its own events say it is away.
-    const up = (/** @type {PeerSession} */ s) => s.connected || this._recovery.has(s.remoteId);
+    // A peer being repaired still counts: its own events say it is away. Once connected, a
+    // channel the app opens later does not count against it.
+    const connected = this._state === 'connected';
+    const up = (/** @type {PeerSession} */ s) =>
+      (connected ? s.connected : isUp(s)) || this._recovery.has(s.remoteId);
     if (sessions.some(up)) this._setState('connected', 'peer connected');
     else if (sessions.length === 0) {
       if (this._state !== 'signaling') this._setState('signaling', 'all peers left');
     } else if (this._state === 'connected') this._setState('negotiating', 'no connected peers');
+  }
+
+  /** A peer connected, or being repaired (recovery.js): the call is worth keeping. */
+  _anyPeerConnected() {
+    for (const s of this._sessions.values()) {
+      if (s.connected || this._recovery.has(s.remoteId)) return true;
+    }
+    return false;
   }
 
   _startTimeout() {
@@ -266,6 +298,7 @@ export class WebRTCCall {
       this._closeAllSessions();
       this.peerId = null;
       this._joined = false;
+      this._resume.reset();
       this._setState('idle', 'connection-timeout');
     }, ms);
   }
@@ -315,8 +348,9 @@ export class WebRTCCall {
         open: () => {
           if (socket !== this._socket) return;
           const reconnecting = this._reconnectAttempts > 0;
-          this._setState('signaling', 'WebSocket opened');
-          this._send({ t: 'join', roomId: this.options.roomId });
+          const token = this._resume.away ? this._resume.token : null;
+          if (token === null) this._setState('signaling', 'WebSocket opened');
+          socket.send(this._joinFrame(token));
           if (reconnecting) this._emit('onReconnected');
         },
         message: (msg) => {
@@ -332,7 +366,10 @@ export class WebRTCCall {
           if (socket === this._socket) this._fail(new Error('Invalid signaling message'));
         },
         error: () => {
-          if (socket === this._socket) this._fail(new Error('WebSocket connection error'));
+          // While away, each failed attempt is expected (onSignalingLost told the app).
+          if (socket === this._socket && !this._resume.away) {
+            this._fail(new Error('WebSocket connection error'));
+          }
         },
         close: (code, reason) => {
           if (socket !== this._socket) return;
@@ -356,9 +393,26 @@ export class WebRTCCall {
     if (socket) socket.close();
   }
 
-  /** @param {object} msg */
+  /**
+   * A frame for the server. While the socket is away and the call resumes, frames wait in the
+   * outbox (true: they will be sent after the resume).
+   * @param {object} msg
+   */
   _send(msg) {
+    if (this._resume.away) return this._resume.enqueue(msg);
     return this._socket ? this._socket.send(msg) : false;
+  }
+
+  /**
+   * `join` for a fresh join (opting in to resume unless `resume: false`) or a resume.
+   * @param {string | null} resumeToken
+   */
+  _joinFrame(resumeToken) {
+    /** @type {{t: 'join', roomId: string, resume?: true, resumeToken?: string}} */
+    const frame = { t: 'join', roomId: this.options.roomId };
+    if (resumeToken !== null) frame.resumeToken = resumeToken;
+    else if (this.options.resume !== false) frame.resume = true;
+    return frame;
   }
 
   /**
@@ -368,6 +422,10 @@ export class WebRTCCall {
    */
   _onSocketLost(epoch, reason) {
     if (epoch !== this._epoch || this._state === 'idle') return;
+    if (this._keepCallWhileAway(reason)) {
+      this._reconnectLater(epoch, reason);
+      return;
+    }
     this._joined = false;
     this.peerId = null;
     if (!this.options.autoReconnect) {
@@ -399,6 +457,54 @@ export class WebRTCCall {
   }
 
   /**
+   * Whether this socket loss leaves the call as it is (a resume follows): the server gave us a
+   * resume token, we had joined (or are already away), and reconnecting is on.
+   * @param {string} reason
+   */
+  _keepCallWhileAway(reason) {
+    const resume = this._resume;
+    if (resume.away) return true;
+    if (!this._joined || resume.token === null || !this.options.autoReconnect) return false;
+    if (this.options.resume === false) return false;
+    resume.away = true;
+    this._joined = false;
+    this._emit('onSignalingLost', reason);
+    this._updateConnectionState();
+    return true;
+  }
+
+  /**
+   * Schedules the next resume attempt. While a peer is connected attempts never run out (the
+   * call is worth keeping); with none, maxReconnectAttempts applies as for a plain reconnect.
+   * @param {number} epoch
+   * @param {string} reason
+   */
+  _reconnectLater(epoch, reason) {
+    const attempt = this._reconnectAttempts + 1;
+    const kept = this._anyPeerConnected();
+    if (!kept && attempt > this.options.maxReconnectAttempts) {
+      this._epoch++;
+      this._clearTimers();
+      this._closeAllSessions();
+      this._media.release();
+      this.peerId = null;
+      this._resume.reset();
+      this._emit('onReconnectFailed');
+      this._setState('idle', 'reconnect-failed');
+      return;
+    }
+    this._reconnectAttempts = attempt;
+    const delay = Math.min(reconnectDelay(attempt), kept ? KEPT_CALL_MAX_DELAY_MS : Infinity);
+    this._emit('onReconnecting', attempt);
+    if (!kept) this._setState('connecting', `reconnecting:${reason}`);
+    if (this._reconnectTimer !== null) clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = setTimeout(() => {
+      this._reconnectTimer = null;
+      if (epoch === this._epoch && this._state !== 'idle') this._openSocket(epoch);
+    }, delay);
+  }
+
+  /**
    * The server closed the socket for a reason no reconnect can fix (a refused token, a
    * replaced identity): report it and end the call.
    * @param {number} epoch
@@ -413,6 +519,7 @@ export class WebRTCCall {
     this._media.release();
     this.peerId = null;
     this._joined = false;
+    this._resume.reset();
     this._setState('idle', 'signaling-refused');
   }
 
@@ -422,10 +529,19 @@ export class WebRTCCall {
       case 'joined':
         return this._onJoined(msg);
       case 'peer-joined':
+        if (typeof msg.peerId !== 'string') return;
+        this._resume.listed(msg.peerId);
+        // A peer that resumed on a server that had forgotten it: we still have its connection.
+        // An offer we sent it before it was back went nowhere: send it again.
+        if (this._sessions.has(msg.peerId)) {
+          resendOffer(/** @type {PeerSession} */ (this._sessions.get(msg.peerId)));
+          return;
+        }
         this._emit('onPeerJoined', msg.peerId);
         this._session(msg.peerId, false);
         return;
       case 'peer-left':
+        this._resume.listed(msg.peerId);
         this._emit('onPeerLeft', msg.peerId);
         this._closeSession(msg.peerId, false);
         this._updateConnectionState();
@@ -441,8 +557,18 @@ export class WebRTCCall {
     }
   }
 
-  /** @param {{peerId: string, peers?: unknown, iceServers?: unknown}} msg */
+  /** @param {{peerId: string, peers?: unknown, iceServers?: unknown, resumed?: unknown, resumeToken?: unknown, resumeGrace?: unknown}} msg */
   async _onJoined(msg) {
+    const resume = this._resume;
+    resume.remember(msg.resumeToken, msg.resumeGrace);
+    const wasAway = resume.away;
+    if (wasAway && msg.resumed === true && msg.peerId === this.peerId) return this._onResumed(msg);
+    if (wasAway) {
+      // Not our old id: a fresh join after all. The old sessions are replaced below.
+      resume.away = false;
+      resume.clearOutbox();
+      this._emit('onSignalingRestored', false);
+    }
     this.peerId = msg.peerId;
     this._useServerIceServers(serverIceServers(msg.iceServers));
     this._joined = true;
@@ -463,6 +589,79 @@ export class WebRTCCall {
       const session = this._session(id, true);
       this._emit('onNegotiationStart', id);
       await session.makeOffer();
+    }
+  }
+
+  /**
+   * The server took us back under the same peer id: the peer connections were never touched.
+   * Send what waited, offer to peers that joined meanwhile, and keep the peers it did not list
+   * while their connections are up (they may not have resumed yet).
+   * @param {{peerId: string, peers?: unknown, iceServers?: unknown}} msg
+   */
+  async _onResumed(msg) {
+    const resume = this._resume;
+    resume.away = false;
+    this._joined = true;
+    this._reconnectAttempts = 0;
+    this._useServerIceServers(serverIceServers(msg.iceServers));
+    const overflowed = resume.overflowed;
+    resume.kept = new Set(this._sessions.keys());
+    for (const frame of resume.takeOutbox()) this._socket?.send(frame);
+    const peers = Array.isArray(msg.peers) ? msg.peers.filter((p) => typeof p === 'string') : [];
+    for (const id of this._sessions.keys()) {
+      if (!peers.includes(id)) resume.unlisted(id, () => this._dropUnlisted(id));
+    }
+    this._emit('onSignalingRestored', true);
+    if (overflowed) this._repairSessions();
+    if (this._state === 'connecting') {
+      // Nobody was connected while away: back to where a join with these peers would be.
+      this._setState(this._sessions.size > 0 ? 'negotiating' : 'signaling', 'resumed');
+    }
+    this._updateConnectionState();
+    const epoch = this._epoch;
+    for (const id of peers) {
+      if (epoch !== this._epoch) return;
+      if (this._sessions.has(id)) continue;
+      this._emit('onPeerJoined', id);
+      const session = this._session(id, true);
+      this._emit('onNegotiationStart', id);
+      await session.makeOffer();
+    }
+  }
+
+  /**
+   * A peer the resume did not list, that did not come back within the grace window.
+   * @param {string} remoteId
+   */
+  _dropUnlisted(remoteId) {
+    if (!this._sessions.has(remoteId)) return;
+    this._closeSession(remoteId);
+    this._updateConnectionState();
+  }
+
+  /** Unlisted peers whose connection failed or closed are gone: no need to wait for them. */
+  _dropFailedUnlisted() {
+    for (const id of this._resume.unlistedIds()) {
+      const s = this._sessions.get(id);
+      const state = s?.pc.connectionState;
+      if (state === 'failed' || state === 'closed') {
+        this._resume.listed(id);
+        this._dropUnlisted(id);
+      }
+    }
+  }
+
+  /**
+   * Frames to or from us were lost while we were away: negotiate again with every peer from
+   * before the resume whose connection is not up (an offer that never got its answer is rolled
+   * back first). Offers made since, to peers that joined meanwhile, are fresh: left alone.
+   */
+  _repairSessions() {
+    for (const s of this._sessions.values()) {
+      if (s.closed || !this._resume.kept.has(s.remoteId)) continue;
+      // A renegotiation (or a repair by recovery.js) whose offer or answer was lost: again.
+      if (s.connected || this._recovery.has(s.remoteId)) resendOffer(s);
+      else repair(s).catch((err) => console.warn(`rtcroom: could not renegotiate with ${s.remoteId}`, err));
     }
   }
 
@@ -501,6 +700,14 @@ export class WebRTCCall {
 
   /** @param {string} message */
   _onServerError(message) {
+    if (message === FRAMES_LOST) {
+      this._repairSessions();
+      return;
+    }
+    if (message.startsWith(RESUME_REFUSED_PREFIX) && this._resume.away) {
+      this._rejoinAfterRefusal(message);
+      return;
+    }
     const error = namedError(
       message.startsWith('Room is full') ? 'RoomFullError' : 'SignalingError',
       message,
@@ -514,6 +721,22 @@ export class WebRTCCall {
     this._closeAllSessions();
     this._media.release();
     this._setState('idle', error.name === 'RoomFullError' ? 'room-full' : 'join-rejected');
+  }
+
+  /**
+   * The server would not take us back (the token expired, we timed out of the room, ...): join
+   * afresh on the same socket, as a reconnect without resume does. The app sees the old peers
+   * leave and the room's peers join.
+   * @param {string} message
+   */
+  _rejoinAfterRefusal(message) {
+    console.warn(`rtcroom: ${message}; joining the room again as a new peer`);
+    this._resume.reset();
+    this._closeAllSessions();
+    this.peerId = null;
+    this._emit('onSignalingRestored', false);
+    this._setState('signaling', 'resume refused');
+    this._socket?.send(this._joinFrame(null));
   }
 
   /**
@@ -602,6 +825,7 @@ export class WebRTCCall {
     this._recovery.end(remoteId);
     if (!s) return;
     this._sessions.delete(remoteId);
+    this._resume.listed(remoteId);
     s.close();
     if (announce) this._emit('onPeerLeft', remoteId);
   }
@@ -819,4 +1043,40 @@ export class WebRTCCall {
   async stopAllRecordings() {
     return this._recordings.stopAll();
   }
+}
+
+/**
+ * A peer connection that is up: ICE connected and every data channel it knows of open (so a
+ * send right after onConnect is not lost to a channel still opening).
+ * @param {PeerSession} s
+ */
+function isUp(s) {
+  if (!s.connected) return false;
+  for (const channel of s.channels.values()) if (channel.readyState === 'connecting') return false;
+  return true;
+}
+
+/**
+ * Sends our pending offer again (the first copy may have gone to a server that had not yet
+ * re-admitted the peer). A copy that did arrive is harmless: perfect negotiation applies the
+ * same offer again, and a second answer finds us stable and is ignored.
+ * @param {PeerSession} s
+ */
+function resendOffer(s) {
+  if (s.closed || s.makingOffer || s.pc.signalingState !== 'have-local-offer') return;
+  s._signalDescription();
+}
+
+/**
+ * Negotiates a session again, with fresh ICE credentials where the peer can restart ICE (not
+ * an aiortc peer); an offer still waiting for an answer that was lost is rolled back first.
+ * @param {PeerSession} s
+ */
+async function repair(s) {
+  if (s.pc.signalingState === 'have-local-offer') {
+    await s.pc.setLocalDescription({ type: 'rollback' });
+  }
+  if (s.closed) return;
+  if (s.remoteRestartsIce) s.pc.restartIce();
+  if (s.mayOffer) await s.makeOffer();
 }

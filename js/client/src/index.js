@@ -12,11 +12,13 @@
 //   const call = new WebRTCCall({ roomId: 'demo', signalUrl: '/api/call/signal', iceServers: [] });
 //
 // Trickle ICE, perfect negotiation, a full mesh (the newcomer offers), data channels, mute,
-// screen share, quality summaries, recording and reconnect with backoff.
+// screen share, quality summaries, recording, reconnect with backoff, and resume (a lost
+// signaling socket leaves the peer connections up and rejoins under the same peer id).
 //
 //   call.js        WebRTCCall: room, state machine, reconnect, the public API
 //   session.js     PeerSession: one RTCPeerConnection, perfect negotiation, its channels
 //   signaling.js   the signaling WebSocket, signalUrl resolution, reconnect backoff
+//   resume.js      the resume token, the frames kept while signaling is away, unlisted peers
 //   refusals.js    server closes that end a call (AuthError), the token in signalUrl
 //   iceservers.js  the server's STUN/TURN (joined.iceServers) and refreshed TURN credentials
 //   media.js       LocalMedia: the local stream, mute, the screen in place of the camera

@@ -19,11 +19,12 @@ const OTHER_FINAL = new Map([
   [4000, "the server's app kicked this client out of the room"],
   [4409, 'another client with the same identity joined the room and replaced this one'],
   [1008, 'this client sent more frames than the server allows'],
+  [4410, 'this call was resumed on another connection (another tab, or a newer socket of this one)'],
 ]);
 
 /**
  * The error that ends the call for this close, or null if a reconnect may help.
- * `AuthError` (4401-4406, 1011) or `SignalingClosedError` (4000, 4409, 1008), with `code` and `reason`.
+ * `AuthError` (4401-4406, 1011) or `SignalingClosedError` (4000, 4409, 4410, 1008), with `code` and `reason`.
  * @param {number} code
  * @param {string} reason
  * @returns {(Error & {code: number, reason: string}) | null}

@@ -74,11 +74,13 @@ export class SignalingSocket {
     return true;
   }
 
+  /** Hangs up: a close frame with code 1000, so the server lets us leave at once (a socket
+   * that dies without one leaves a resuming peer away, waiting for its return). */
   close() {
     const ws = this._ws;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
     try {
-      ws.close();
+      ws.close(1000, 'hangup');
     } catch {
       // already closed
     }

@@ -4,7 +4,7 @@
 // never in a loop.
 
 import { WebRTCCall } from './client.js';
-import type { WebRTCClientCallbacks, WebRTCConnectionState } from './client.js';
+import type { SignalingState, WebRTCClientCallbacks, WebRTCConnectionState } from './client.js';
 
 export interface CallSnapshot {
   readonly state: WebRTCConnectionState;
@@ -16,6 +16,7 @@ export interface CallSnapshot {
   readonly isAudioMuted: boolean;
   readonly isVideoMuted: boolean;
   readonly isScreenSharing: boolean;
+  readonly signalingState: SignalingState;
 }
 
 type Callbacks = Partial<WebRTCClientCallbacks>;
@@ -31,6 +32,7 @@ const IDLE: CallSnapshot = {
   isAudioMuted: false,
   isVideoMuted: false,
   isScreenSharing: false,
+  signalingState: 'open',
 };
 
 export class CallStore {
@@ -130,6 +132,7 @@ function read(call: WebRTCCall): CallSnapshot {
     isAudioMuted: call.isAudioMuted,
     isVideoMuted: call.isVideoMuted,
     isScreenSharing: call.isScreenSharing,
+    signalingState: call.signalingState,
   };
 }
 
@@ -142,6 +145,7 @@ function sameSnapshot(a: CallSnapshot, b: CallSnapshot): boolean {
     a.isAudioMuted === b.isAudioMuted &&
     a.isVideoMuted === b.isVideoMuted &&
     a.isScreenSharing === b.isScreenSharing &&
+    a.signalingState === b.signalingState &&
     a.remotePeerIds.length === b.remotePeerIds.length &&
     a.remotePeerIds.every((id, i) => id === b.remotePeerIds[i]) &&
     a.remoteStreams.size === b.remoteStreams.size &&

@@ -17,6 +17,7 @@ export type {
   RecordingHandle,
   RecordingOptions,
   RecordingState,
+  SignalingState,
   TrackSource,
   WebRTCCallOptions,
   WebRTCCallState,

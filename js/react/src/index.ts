@@ -18,6 +18,7 @@ export type {
   RecordingHandle,
   RecordingOptions,
   RecordingState,
+  SignalingState,
   TrackSource,
   WebRTCCallOptions,
   WebRTCCallState,

@@ -21,6 +21,7 @@ import type {
   DataChannelState,
   RecordingHandle,
   RecordingOptions,
+  SignalingState,
   WebRTCCallOptions,
   WebRTCConnectionState,
 } from './client.js';
@@ -35,6 +36,9 @@ export interface UseWebRTCCallResult {
    * `{ current }` object: the ref type both React 18's and 19's `<video ref>` accept.) */
   localVideoRef: { current: HTMLVideoElement | null };
   state: WebRTCConnectionState;
+  /** 'lost' while the signaling socket is down and the call goes on without it (resuming in the
+   * background, same peer id); 'open' otherwise. Not in Agentuity's hook. */
+  signalingState: SignalingState;
   /** The last error; cleared by the next connect. */
   error: Error | null;
   /** Ours, from the moment the server assigns it. */
@@ -73,6 +77,7 @@ type Methods = Omit<
   UseWebRTCCallResult,
   | 'localVideoRef'
   | 'state'
+  | 'signalingState'
   | 'error'
   | 'peerId'
   | 'remotePeerIds'
@@ -133,6 +138,7 @@ export function useWebRTCCall(options: UseWebRTCCallOptions): UseWebRTCCallResul
     () => ({
       localVideoRef,
       state: snapshot.state,
+      signalingState: snapshot.signalingState,
       error: snapshot.error,
       peerId: snapshot.peerId,
       remotePeerIds: snapshot.remotePeerIds,

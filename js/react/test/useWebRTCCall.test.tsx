@@ -55,7 +55,7 @@ describe('connecting', () => {
     expect(result.current.state).toBe('connecting');
     await act(async () => ws.join('peer-1'));
     await settle();
-    expect(ws.sent).toEqual([{ t: 'join', roomId: 'r1' }]);
+    expect(ws.sent).toEqual([{ t: 'join', roomId: 'r1', resume: true }]);
     expect(result.current.state).toBe('signaling');
     expect(result.current.peerId).toBe('peer-1');
     expect(result.current.isDataOnly).toBe(true);
@@ -137,7 +137,7 @@ describe('renders', () => {
     for (let i = 0; i < 20; i++) rerender();
     await settle();
     expect(FakeWebSocket.all).toHaveLength(1);
-    expect(only().sent).toEqual([{ t: 'join', roomId: 'r1' }]);
+    expect(only().sent).toEqual([{ t: 'join', roomId: 'r1', resume: true }]);
     expect(result.current.state).toBe('signaling');
     expect(result.current.remotePeerIds).toEqual(['peer-2']);
   });
@@ -233,6 +233,113 @@ describe('callbacks', () => {
   });
 });
 
+describe('signaling lost and resumed', () => {
+  /** Joined as peer-1 with a resume token; peer-2's connection is up (ICE connected). */
+  async function inACall(onSignalingLost = vi.fn(), onSignalingRestored = vi.fn()) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const rendered = renderHook(() =>
+      useWebRTCCall({
+        roomId: 'r1',
+        signalUrl: SIGNAL,
+        media: false,
+        iceServers: [],
+        callbacks: { onSignalingLost, onSignalingRestored },
+      }),
+    );
+    await settle();
+    const ws = only();
+    await act(async () => {
+      ws.accept();
+      ws.deliver({ t: 'joined', peerId: 'peer-1', roomId: 'r1', peers: [], resumeToken: 'T1', resumeGrace: 30 });
+      ws.deliver({ t: 'peer-joined', peerId: 'peer-2' });
+    });
+    await settle();
+    const pc = FakePeerConnection.all[0]!;
+    await act(async () => {
+      pc.iceConnectionState = 'connected';
+      (pc.oniceconnectionstatechange as unknown as () => void)();
+    });
+    await settle();
+    expect(rendered.result.current.state).toBe('connected');
+    return { ...rendered, ws, pc };
+  }
+
+  it('keeps the call while signaling is away and resumes under the same peer id', async () => {
+    const onSignalingLost = vi.fn();
+    const onSignalingRestored = vi.fn();
+    const { result, ws, pc } = await inACall(onSignalingLost, onSignalingRestored);
+    expect(result.current.signalingState).toBe('open');
+    await act(async () => ws.drop());
+    await settle();
+    expect(result.current.signalingState).toBe('lost');
+    expect(result.current.state).toBe('connected');
+    expect(result.current.peerId).toBe('peer-1');
+    expect(result.current.remotePeerIds).toEqual(['peer-2']);
+    expect(onSignalingLost).toHaveBeenCalledTimes(1);
+    expect(pc.closed).toBe(false);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(1_100);
+    });
+    const next = only();
+    expect(next).not.toBe(ws);
+    await act(async () => next.accept());
+    expect(next.sent).toEqual([{ t: 'join', roomId: 'r1', resumeToken: 'T1' }]);
+    await act(async () =>
+      next.deliver({ t: 'joined', peerId: 'peer-1', roomId: 'r1', peers: ['peer-2'], resumed: true, resumeToken: 'T2' }),
+    );
+    await settle();
+    expect(result.current.signalingState).toBe('open');
+    expect(result.current.state).toBe('connected');
+    expect(result.current.remotePeerIds).toEqual(['peer-2']);
+    expect(onSignalingRestored).toHaveBeenCalledWith(true);
+    expect(FakePeerConnection.all).toHaveLength(1); // no new peer connection
+  });
+
+  it('falls back to a fresh join on the same socket when the server refuses the resume', async () => {
+    const onSignalingRestored = vi.fn();
+    const { result, ws, pc } = await inACall(vi.fn(), onSignalingRestored);
+    await act(async () => ws.drop());
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(1_100);
+    });
+    const next = only();
+    await act(async () => next.accept());
+    await act(async () =>
+      next.deliver({ t: 'error', message: 'Resume refused: this peer already left the room' }),
+    );
+    await settle();
+    expect(next.sent).toEqual([
+      { t: 'join', roomId: 'r1', resumeToken: 'T1' },
+      { t: 'join', roomId: 'r1', resume: true },
+    ]);
+    expect(pc.closed).toBe(true);
+    expect(result.current.remotePeerIds).toEqual([]);
+    expect(result.current.signalingState).toBe('open');
+    expect(onSignalingRestored).toHaveBeenCalledWith(false);
+    await act(async () => next.deliver({ t: 'joined', peerId: 'peer-9', roomId: 'r1', peers: [] }));
+    await settle();
+    expect(result.current.peerId).toBe('peer-9');
+    expect(result.current.state).toBe('signaling');
+  });
+
+  it('without a resume token a lost socket reconnects as before', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const onSignalingLost = vi.fn();
+    const { result } = renderHook(() =>
+      useWebRTCCall({ roomId: 'r1', signalUrl: SIGNAL, media: false, iceServers: [], callbacks: { onSignalingLost } }),
+    );
+    await settle();
+    const ws = only();
+    await act(async () => ws.join('peer-1'));
+    await act(async () => ws.drop());
+    await settle();
+    expect(result.current.state).toBe('connecting');
+    expect(result.current.signalingState).toBe('open');
+    expect(result.current.peerId).toBeNull();
+    expect(onSignalingLost).not.toHaveBeenCalled();
+  });
+});
+
 describe('lifecycle', () => {
   it('StrictMode double mount leaves exactly one socket, joined once', async () => {
     const getUserMedia = vi.fn(async () => fakeStream());
@@ -246,7 +353,7 @@ describe('lifecycle', () => {
     expect(getUserMedia).toHaveBeenCalledTimes(1); // nor the camera
     await act(async () => only().join('peer-1'));
     await settle();
-    expect(only().sent).toEqual([{ t: 'join', roomId: 'r1' }]);
+    expect(only().sent).toEqual([{ t: 'join', roomId: 'r1', resume: true }]);
     expect(result.current.state).toBe('signaling');
     expect(result.current.peerId).toBe('peer-1');
   });
@@ -325,7 +432,7 @@ describe('lifecycle', () => {
     const next = only();
     await act(async () => next.join('peer-9'));
     await settle();
-    expect(next.sent).toEqual([{ t: 'join', roomId: 'r2' }]);
+    expect(next.sent).toEqual([{ t: 'join', roomId: 'r2', resume: true }]);
     expect(result.current.peerId).toBe('peer-9');
     expect(result.current.state).toBe('signaling');
   });
@@ -347,7 +454,7 @@ describe('lifecycle', () => {
     await settle();
     expect(only().sent).toEqual([]);
     await act(async () => only().accept());
-    expect(only().sent).toEqual([{ t: 'join', roomId: 'r3' }]);
+    expect(only().sent).toEqual([{ t: 'join', roomId: 'r3', resume: true }]);
     expect(FakeWebSocket.all).toHaveLength(2);
   });
 
@@ -445,7 +552,7 @@ describe('a component as in the documentation', () => {
     expect(screen.getByRole('button').textContent).toBe('b:connecting');
     expect(FakeWebSocket.all).toHaveLength(2);
     await act(async () => only().join('peer-2'));
-    expect(only().sent).toEqual([{ t: 'join', roomId: 'b' }]);
+    expect(only().sent).toEqual([{ t: 'join', roomId: 'b', resume: true }]);
   });
 });
 

@@ -67,7 +67,7 @@ const CALLBACKS = ['onStateChange', 'onConnect', 'onDisconnect', 'onLocalStream'
   'onNegotiationComplete', 'onIceStateChange', 'onError', 'onDataChannelOpen',
   'onDataChannelClose', 'onDataChannelMessage', 'onDataChannelError', 'onScreenShareStart',
   'onScreenShareStop', 'onReconnecting', 'onReconnected', 'onReconnectFailed',
-  'onPeerReconnecting', 'onPeerReconnected'];
+  'onSignalingLost', 'onSignalingRestored', 'onPeerReconnecting', 'onPeerReconnected'];
 window.makeCall = (opts) => {
   const callbacks = {};
   for (const name of CALLBACKS) {

@@ -6,6 +6,12 @@ export type WebRTCConnectionState = 'idle' | 'connecting' | 'signaling' | 'negot
 export type DataChannelState = 'connecting' | 'open' | 'closing' | 'closed';
 export type WebRTCDisconnectReason = 'hangup' | 'error' | 'peer-left' | 'timeout';
 export type RecordingState = 'inactive' | 'recording' | 'paused';
+/**
+ * 'lost': the signaling socket dropped and the call goes on without it (the peer connections,
+ * media and data channels are untouched) while it resumes in the background under the same
+ * peer id. 'open' otherwise.
+ */
+export type SignalingState = 'open' | 'lost';
 
 export interface DataChannelConfig {
   label: string;
@@ -57,7 +63,10 @@ export interface WebRTCClientCallbacks {
   onTrackRemoved(peerId: string, track: MediaStreamTrack): void;
   /** Also fired for the peers already in the room when we join. */
   onPeerJoined(peerId: string): void;
-  /** Fired when a peer's session ends: it left, it was replaced after a reconnect, or you hung up. */
+  /**
+   * Fired when a peer's session ends: it left, it was replaced after a reconnect (or a refused
+   * resume), it did not come back within the grace window after a resume, or you hung up.
+   */
   onPeerLeft(peerId: string): void;
   onNegotiationStart(peerId: string): void;
   onNegotiationComplete(peerId: string): void;
@@ -77,9 +86,23 @@ export interface WebRTCClientCallbacks {
   onDataChannelError(peerId: string, label: string, error: Error): void;
   onScreenShareStart(): void;
   onScreenShareStop(): void;
+  /** Each attempt to reopen the signaling socket, with or without resume. */
   onReconnecting(attempt: number): void;
+  /** The signaling socket opened again (before the server answered the join or resume). */
   onReconnected(): void;
   onReconnectFailed(): void;
+  /**
+   * The signaling socket dropped, and the call keeps its peers: `signalingState` is 'lost',
+   * `state` stays 'connected' while any peer is connected, sends on data channels keep working.
+   * Only with a server that gives resume tokens (rtcroom's); else a lost socket is a reconnect.
+   */
+  onSignalingLost(reason: string): void;
+  /**
+   * Signaling is back. `resumed` true: same peer id, same peers, nothing else happened.
+   * false: the server refused the resume (token expired, the grace window passed): the call
+   * joins afresh under a new peer id, and the app sees the old peers leave and the room's join.
+   */
+  onSignalingRestored(resumed: boolean): void;
   /**
    * The network path to this peer broke (ICE failed, or disconnected for 2 s); the call is
    * repairing it (ICE restart toward a browser, a rebuilt connection toward a Python peer). The
@@ -94,7 +117,8 @@ export interface WebRTCClientCallbacks {
  * The server closed the signaling socket for a reason no reconnect can fix; the call went to
  * 'idle' without reconnecting. name 'AuthError': close codes 4401-4406 and 1011 (4404: the
  * token expired, get a new one); 'SignalingClosedError': 4000 (kicked by the server's app),
- * 4409 (replaced by another client with the same identity) and 1008 (too many frames).
+ * 4409 (replaced by another client with the same identity), 4410 (this call was resumed on
+ * another connection) and 1008 (too many frames).
  */
 export interface SignalingClosedError extends Error {
   name: 'AuthError' | 'SignalingClosedError';
@@ -113,8 +137,18 @@ export interface WebRTCCallOptions {
   autoConnect?: boolean;
   /** Default true. */
   autoReconnect?: boolean;
-  /** Default 5. */
+  /**
+   * Default 5. While the signaling socket is lost but a peer is still connected (a resume,
+   * see `resume`), attempts never run out and wait at most 10 s apart.
+   */
   maxReconnectAttempts?: number;
+  /**
+   * Default true: ask the server for a resume token. When the signaling socket drops, the call
+   * keeps its peer connections, reconnects with the token and gets back the same peer id
+   * (`signalingState`, `onSignalingLost`, `onSignalingRestored`). Servers that give no token
+   * (Agentuity's) see no difference. false: a lost socket rejoins as a new peer.
+   */
+  resume?: boolean;
   /** Default: decided per peer, the greater peer id is impolite. */
   polite?: boolean;
   /** Milliseconds in 'connecting'/'negotiating' before giving up. Default 30000. */
@@ -188,6 +222,7 @@ export interface WebRTCCallState {
   isAudioMuted: boolean;
   isVideoMuted: boolean;
   isScreenSharing: boolean;
+  signalingState: SignalingState;
 }
 
 export declare class WebRTCCall {
@@ -195,7 +230,14 @@ export declare class WebRTCCall {
   readonly options: WebRTCCallOptions;
   /** Replace or add callbacks at any time. */
   callbacks: Partial<WebRTCClientCallbacks>;
+  /**
+   * 'connected' once a peer connection is up and the data channels this side knows of are
+   * open. A channel the remote side opens arrives later: wait for onDataChannelOpen (or
+   * getDataChannelState) before a send to it, as a send on a channel not yet open returns false.
+   */
   readonly state: WebRTCConnectionState;
+  /** See {@link SignalingState}. */
+  readonly signalingState: SignalingState;
   readonly error: Error | null;
   readonly peerId: string | null;
   readonly remotePeerIds: string[];

@@ -48,9 +48,7 @@ def empty(directory: Path) -> None:
         received.unlink()
 
 
-async def cli_round(
-    url: str, room: str, path: Path, size: int, out_dir: Path
-) -> dict[str, float]:
+async def cli_round(url: str, room: str, path: Path, size: int, out_dir: Path) -> dict[str, float]:
     common = ("--room", room, "--url", url, *LOCAL_ICE, "--wait", "60")
     receiving = asyncio.ensure_future(rtcroom("recv", "--out", str(out_dir), *common))
     await asyncio.sleep(1.5)  # it imports aiortc and joins first, as in client_bench
@@ -87,8 +85,11 @@ async def main(opts: argparse.Namespace) -> None:
                 measured = await cli_round(server.url, f"cli-{n}", path, total, out_dir)
                 cli.append(measured["mbps"])
                 wall.append(measured["wall_s"])
-                print(f"round {n}: WebRTCCall {bare[-1]:.1f} MB/s, rtcroom send "
-                      f"{cli[-1]:.1f} MB/s ({wall[-1]:.1f} s wall)", flush=True)
+                print(
+                    f"round {n}: WebRTCCall {bare[-1]:.1f} MB/s, rtcroom send "
+                    f"{cli[-1]:.1f} MB/s ({wall[-1]:.1f} s wall)",
+                    flush=True,
+                )
     print()
     print(f"{opts.megabytes} MB (MiB) per run, medians (min-max) of {opts.rounds} rounds")
     print("| what | MB/s | wall s |")

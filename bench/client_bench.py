@@ -1,18 +1,28 @@
-"""Data-channel benchmark: rtcroom's Python peer vs a bare aiortc pair vs two Chromium pages.
+"""Data-channel benchmark: rtcroom's Python peer, bare aiortc and Chromium, in every pairing.
 
 Run inside a loopback-only namespace (never on a real network)::
 
-    unshare -n sh -c 'ip link set lo up && PYTHONPATH=src python bench/client_bench.py'
+    unshare -n sh -c 'ip link set lo up && .venv/bin/python bench/client_bench.py'
 
-Options: ``--rounds 3`` ``--megabytes 16`` ``--impl rtcroom,aiortc,chromium`` (``NAME@BYTES``,
-e.g. ``aiortc@4194304``, sets that UDP receive buffer on the Python peers), ``--sctp-user-data
-N`` (experiment: aiortc's SCTP chunk size; see the README).
+One command gives the whole table: by default the pairs Chromium→Chromium, bare aiortc→aiortc,
+rtcroom→rtcroom, rtcroom→Chromium and Chromium→rtcroom (``--pairs``, ``SENDER>RECEIVER`` with
+peers ``chromium``, ``aiortc``, ``rtcroom``; a lone name pairs it with itself), rounds
+alternating between the pairs so that a change in the machine's load hits every pair alike.
 
-Each round starts a fresh pair of peers in two processes (Chromium: two pages), joined through
-a real rtcroom signaling server: the newcomer ("sender") measures join-to-connected (socket
-opened → data channel open), then pushes ``--megabytes`` of binary messages of 16 KiB and
-64 KiB with back-pressure (high-water 4 MiB, low-water 1 MiB) until the receiver confirms the
-last byte, then times small-message round trips (ping → echo). Medians over the rounds.
+Options: ``--rounds 3`` ``--megabytes 32`` ``--sizes 16,64`` (KiB) ``--uvloop`` (the Python
+peers run on uvloop; ``NAME/uvloop``: that peer only). ``rtcroom[fix+fix]`` runs rtcroom's peer
+with only those data-channel speed-ups (``rtcroom[]``: none; see ``rtcroom.client.datapath``),
+to measure each one in the same run. ``--megabytes 1024 --sizes 64 --pairs rtcroom`` is the
+1 GiB transfer. The table reports the receiver's peak RSS (Python receivers, sampled every
+0.2 s).
+
+Each round starts a fresh pair of peers in two processes (Chromium: a page of one browser),
+joined through a real rtcroom signaling server: the newcomer ("sender") measures
+join-to-connected (socket opened → data channel open), then pushes ``--megabytes`` of binary
+messages of each size with back-pressure (high-water 4 MiB, low-water 1 MiB) until the receiver
+confirms the last byte, then times small-message round trips (ping → echo). Each Python peer
+reports the CPU seconds it spent per MB moved (user + system, the measured passes only).
+Medians over the rounds, with the spread (min–max) of each rate.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from contextlib import AsyncExitStack, suppress
 from typing import Any
 
 import websockets
@@ -34,22 +44,30 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from rtcroom import ice
 from rtcroom.app import create_app
 from rtcroom.client import DataChannelConfig, WebRTCCall
-from rtcroom.client.tuning import grow_receive_buffers
-from rtcroom.testing import run_uvicorn
+from rtcroom.testing import cpu_seconds, rss_bytes, run_uvicorn
 from rtcroom.testing.browser import chromium
 
 KIB = 1024
 MB = 1024 * 1024
-SIZES = (16 * KIB, 64 * KIB)
 HIGH, LOW = 4 * MB, 1 * MB
+WARM_MAX = 8 * MB
 RTT_COUNT = 300
-SCTP_USER_DATA = 0  # set from --sctp-user-data
 SIGNAL_PATH = "/api/call/signal"
+
+
+def warm_bytes(total: int) -> int:
+    """The first pass warms SCTP up (congestion window) and is not reported."""
+    return min(total // 4, WARM_MAX)
+
+
+def process_cpu() -> float:
+    return cpu_seconds(os.getpid())
 
 
 # --- the peer protocol over the data channel ----------------------------------------------------
 # receiver: "expect:N" → count N binary bytes → "done"; "p..." → echo; "bye" → exit.
 # sender:   connect, then per size: expect, chunks with back-pressure, wait "done"; then pings.
+# The first "expect" is the warm-up pass; both sides count CPU over the later ones only.
 
 
 class Receiver:
@@ -57,20 +75,32 @@ class Receiver:
         self.send_text = send_text
         self.expect = 0
         self.count = 0
+        self.passes = 0
+        self.cpu = 0.0
+        self.measured = 0
+        self._cpu_start = 0.0
         self.finished = asyncio.Event()
 
     def on_message(self, data: str | bytes) -> None:
         if isinstance(data, bytes):
             self.count += len(data)
             if self.expect and self.count >= self.expect:
+                if self.passes > 1:
+                    self.cpu += process_cpu() - self._cpu_start
+                    self.measured += self.expect
                 self.expect = 0
                 self.send_text("done")
         elif data.startswith("p"):
             self.send_text(data)
         elif data.startswith("expect:"):
             self.expect, self.count = int(data[7:]), 0
+            self.passes += 1
+            self._cpu_start = process_cpu()
         elif data == "bye":
             self.finished.set()
+
+    def report(self) -> dict[str, Any]:
+        return {"cpu_s_per_mb": self.cpu / max(self.measured / MB, 1e-9)}
 
 
 class Sender:
@@ -91,23 +121,27 @@ class Sender:
         if isinstance(data, str):
             self.replies.put_nowait(data)
 
-    async def run(self, total: int) -> dict[str, Any]:
+    async def run(self, total: int, sizes: list[int]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        # The first pass warms SCTP up (congestion window) and is not reported.
-        for name, size, amount in [("warm", 64 * KIB, total // 4)] + [
-            (f"mbps_{s // KIB}k", s, total) for s in SIZES
+        cpu = 0.0
+        for name, size, amount in [("warm", 64 * KIB, warm_bytes(total))] + [
+            (f"mbps_{s // KIB}k", s, total) for s in sizes
         ]:
             chunk = os.urandom(size)
             n = amount // size
             self.send(f"expect:{n * size}")
+            cpu_start = process_cpu()
             start = time.perf_counter()
             for _ in range(n):
                 if self.buffered() > HIGH:
                     await self.wait_low()
                 self.send(chunk)
-            assert await asyncio.wait_for(self.replies.get(), 120) == "done"
+            assert await asyncio.wait_for(self.replies.get(), 3600) == "done"
             out[name] = n * size / MB / (time.perf_counter() - start)
+            if name != "warm":
+                cpu += process_cpu() - cpu_start
         del out["warm"]
+        out["cpu_s_per_mb"] = cpu / (len(sizes) * total / MB)
         rtts = []
         for i in range(RTT_COUNT + 20):
             start = time.perf_counter()
@@ -126,14 +160,15 @@ class Sender:
 # --- rtcroom's WebRTCCall ---------------------------------------------------------------------
 
 
-async def peer_rtcroom(role: str, url: str, room: str, total: int, rcvbuf: int) -> dict[str, Any]:
+async def peer_rtcroom(
+    role: str, url: str, room: str, total: int, sizes: list[int]
+) -> dict[str, Any]:
     call = WebRTCCall(
         room,
         url,
         data_channels=[DataChannelConfig("bench")],
         ice_servers=[],
         ice_host_addresses=["127.0.0.1"],
-        udp_receive_buffer=rcvbuf or None,  # 0 = kernel default
     )
     handler: Callable[[str | bytes], None]
     start = time.perf_counter()
@@ -169,9 +204,9 @@ async def peer_rtcroom(role: str, url: str, room: str, total: int, rcvbuf: int) 
     connect_ms = (time.perf_counter() - start) * 1000
     try:
         if role == "receiver":
-            await asyncio.wait_for(receiver.finished.wait(), 600)
-            return {}
-        result = await sender.run(total)
+            await asyncio.wait_for(receiver.finished.wait(), 3600)
+            return receiver.report()
+        result = await sender.run(total, sizes)
         result["connect_ms"] = connect_ms
         return result
     finally:
@@ -181,7 +216,9 @@ async def peer_rtcroom(role: str, url: str, room: str, total: int, rcvbuf: int) 
 # --- bare aiortc, same signaling ------------------------------------------------------------------
 
 
-async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -> dict[str, Any]:
+async def peer_aiortc(
+    role: str, url: str, room: str, total: int, sizes: list[int]
+) -> dict[str, Any]:
     start = time.perf_counter()
     ws = await websockets.connect(url, proxy=None, compression=None, max_size=None)
     await ws.send(json.dumps({"t": "join", "roomId": room}))
@@ -196,6 +233,8 @@ async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -
         )
 
     def watch(channel: RTCDataChannel) -> None:
+        if channel.label != "bench":  # rtcroom's peer opens its own channels too
+            return
         if channel.readyState == "open":
             opened.set_result(channel)
         else:
@@ -227,7 +266,6 @@ async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -
                 await asyncio.wait_for(opened, 30)
     channel = opened.result()
     connect_ms = (time.perf_counter() - start) * 1000
-    grow_receive_buffers(pc, rcvbuf)
 
     async def wait_low() -> None:
         low = asyncio.Event()
@@ -240,11 +278,11 @@ async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -
         if role == "receiver":
             receiver = Receiver(channel.send)
             channel.on("message", receiver.on_message)
-            await asyncio.wait_for(receiver.finished.wait(), 600)
-            return {}
+            await asyncio.wait_for(receiver.finished.wait(), 3600)
+            return receiver.report()
         sender = Sender(channel.send, lambda: channel.bufferedAmount, wait_low)
         channel.on("message", sender.on_message)
-        result = await sender.run(total)
+        result = await sender.run(total, sizes)
         result["connect_ms"] = connect_ms
         return result
     finally:
@@ -255,7 +293,7 @@ async def peer_aiortc(role: str, url: str, room: str, total: int, rcvbuf: int) -
 # --- two Chromium pages -------------------------------------------------------------------------
 
 PAGE_JS = """
-async ([role, url, room, total, sizes, high, low, rttCount]) => {
+async ([role, url, room, total, sizes, high, low, rttCount, warm]) => {
   const ws = new WebSocket(url);
   const t0 = performance.now();
   let pc = null, remote = null, channel = null, pending = [];
@@ -266,7 +304,8 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
       pc = new RTCPeerConnection({iceServers: []});
       pc.onicecandidate = e => { if (e.candidate) ws.send(JSON.stringify(
         {t: 'ice', to: remote, candidate: e.candidate.toJSON()})); };
-      pc.ondatachannel = e => watch(e.channel);
+      // Only ours: rtcroom's Python peer opens its own channels too (rtcroom-ping).
+      pc.ondatachannel = e => { if (e.channel.label === 'bench') watch(e.channel); };
     };
     const sendSdp = () => ws.send(JSON.stringify({t: 'sdp', to: remote,
       description: pc.localDescription.toJSON()}));
@@ -312,8 +351,10 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
   channel.bufferedAmountLowThreshold = low;
   const out = {connect_ms: connectMs};
   for (const size of [0, ...sizes]) {  // pass 0: 64 KiB, total/4, warms SCTP up, not reported
-    const bytes = size || 65536, amount = size ? total : total / 4;
-    const chunk = new Uint8Array(bytes); crypto.getRandomValues(chunk.subarray(0, 65536));
+    const bytes = size || 65536, amount = size ? total : warm;
+    const chunk = new Uint8Array(bytes);
+    for (let at = 0; at < bytes; at += 65536)
+      crypto.getRandomValues(chunk.subarray(at, at + 65536));
     const n = Math.floor(amount / bytes);
     channel.send('expect:' + n * bytes);
     const start = performance.now();
@@ -341,49 +382,90 @@ async ([role, url, room, total, sizes, high, low, rttCount]) => {
 """
 
 
-async def chromium_round(url: str, room: str, total: int) -> dict[str, Any]:
-    args = [room, total, list(SIZES), HIGH, LOW, RTT_COUNT]
-    async with chromium() as ctx:
-        first, second = await ctx.new_page(), await ctx.new_page()
-        # An http origin (not about:blank), or Chromium gathers no ICE candidates.
-        health = url.replace("ws://", "http://").replace(SIGNAL_PATH, "/healthz")
-        await asyncio.gather(first.goto(health), second.goto(health))
-        receiving = asyncio.ensure_future(first.evaluate(PAGE_JS, ["receiver", url, *args]))
-        await asyncio.sleep(0.5)  # the receiver is in the room before the sender joins
-        result: dict[str, Any] = await asyncio.wait_for(
-            second.evaluate(PAGE_JS, ["sender", url, *args]), 300
+class Pair:
+    """``SENDER>RECEIVER``; a peer: ``chromium``, ``aiortc``, ``rtcroom`` or ``rtcroom[fixes]``."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        sender, _, receiver = spec.partition(">")
+        self.sender, self.receiver = sender, receiver or sender
+        for peer in (self.sender, self.receiver):
+            if peer.partition("[")[0].removesuffix("/uvloop") not in (
+                "chromium",
+                "aiortc",
+                "rtcroom",
+            ):
+                raise SystemExit(f"unknown peer {peer!r} in {spec!r}: chromium, aiortc, rtcroom")
+
+
+async def start_peer(
+    peer: str, role: str, url: str, room: str, opts: argparse.Namespace, page: Any
+) -> tuple[Awaitable[dict[str, Any]], int]:
+    """Starts one side; returns (its result, its pid or 0 for a Chromium page)."""
+    total, sizes = opts.megabytes * MB, [k * KIB for k in opts.sizes]
+    if peer == "chromium":
+        args = [role, url, room, total, sizes, HIGH, LOW, RTT_COUNT, warm_bytes(total)]
+        return asyncio.ensure_future(page.evaluate(PAGE_JS, args)), 0
+    uvloop = opts.uvloop or peer.endswith("/uvloop")
+    kind, _, fixes = peer.removesuffix("/uvloop").partition("[")
+    command = [sys.executable, __file__, "--peer", role, "--kind", kind, "--url", url]
+    command += ["--room", room, "--megabytes", str(opts.megabytes)]
+    command += ["--sizes", ",".join(map(str, opts.sizes))]
+    if fixes:
+        command += ["--fixes", fixes.rstrip("]") or "none"]
+    if uvloop:
+        command.append("--uvloop")
+    if opts.profile:
+        command += ["--profile", opts.profile]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+
+    async def result() -> dict[str, Any]:
+        out, _ = await process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"{peer} {role} failed ({process.returncode})")
+        parsed: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        return parsed
+
+    return asyncio.ensure_future(result()), process.pid
+
+
+async def one_round(pair: Pair, url: str, room: str, opts: argparse.Namespace) -> dict[str, Any]:
+    async with AsyncExitStack() as stack:
+        pages: list[Any] = []
+        if "chromium" in (pair.sender, pair.receiver):
+            ctx = await stack.enter_async_context(chromium())
+            # An http origin (not about:blank), or Chromium gathers no ICE candidates.
+            health = url.replace("ws://", "http://").replace(SIGNAL_PATH, "/healthz")
+            for _ in range((pair.sender == "chromium") + (pair.receiver == "chromium")):
+                page = await ctx.new_page()
+                await page.goto(health)
+                pages.append(page)
+        receiving, pid = await start_peer(
+            pair.receiver, "receiver", url, room, opts, pages[-1] if pages else None
         )
-        await asyncio.wait_for(receiving, 30)
+        # The receiver is in the room before the sender joins (Python: importing aiortc).
+        await asyncio.sleep(0.5 if pair.receiver == "chromium" else 1.5)
+        sending, _ = await start_peer(
+            pair.sender, "sender", url, room, opts, pages[0] if pages else None
+        )
+        peak = 0
+        while not sending.done():
+            if pid:
+                with suppress(OSError):
+                    peak = max(peak, rss_bytes(pid))
+            await asyncio.wait([sending], timeout=0.2)
+        result = dict(await asyncio.wait_for(sending, 1))
+        received = await asyncio.wait_for(receiving, 60)
+        if "cpu_s_per_mb" in received:
+            result["recv_cpu_s_per_mb"] = received["cpu_s_per_mb"]
+        if "cpu_s_per_mb" in result:
+            result["send_cpu_s_per_mb"] = result.pop("cpu_s_per_mb")
+        if pid:
+            result["recv_peak_rss_mb"] = peak / MB
         return result
 
 
 # --- orchestration --------------------------------------------------------------------------------
-
-
-async def python_round(impl: str, url: str, room: str, total: int, rcvbuf: int) -> dict[str, Any]:
-    def spawn(role: str) -> Awaitable[asyncio.subprocess.Process]:
-        return asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--peer", role, "--impl", impl, "--url", url,
-            "--room", room, "--megabytes", str(total // MB), "--rcvbuf", str(rcvbuf),
-            "--sctp-user-data", str(SCTP_USER_DATA),
-            stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-
-    receiver = await spawn("receiver")
-    await asyncio.sleep(1.5)  # let it import aiortc and join first
-    sender = await spawn("sender")
-    out, _ = await asyncio.wait_for(sender.communicate(), 600)
-    await asyncio.wait_for(receiver.wait(), 60)
-    if sender.returncode:
-        raise RuntimeError(f"{impl} sender failed ({sender.returncode})")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result
-
-
-def rcvbuf_errors() -> int:
-    lines = Path("/proc/net/snmp").read_text().splitlines()
-    udp = [line.split() for line in lines if line.startswith("Udp:")]
-    return int(udp[1][udp[0].index("RcvbufErrors")])
 
 
 async def main(opts: argparse.Namespace) -> None:
@@ -391,73 +473,98 @@ async def main(opts: argparse.Namespace) -> None:
         await run(opts, f"ws://127.0.0.1:{port}{SIGNAL_PATH}")
 
 
+def cell(values: list[float], digits: int, spread: bool = False) -> str:
+    if not values:
+        return "–"
+    text = f"{statistics.median(values):.{digits}f}"
+    if spread and len(values) > 1:
+        text += f" ({min(values):.{digits}f}–{max(values):.{digits}f})"
+    return text
+
+
 async def run(opts: argparse.Namespace, url: str) -> None:
-    total = opts.megabytes * MB
-    rows = []
-    for impl in opts.impl.split(","):
-        rounds = []
-        drops_before = rcvbuf_errors()
-        for n in range(opts.rounds):
-            room = f"bench-{impl}-{n}"
-            if impl == "chromium":
-                result = await chromium_round(url, room, total)
-            else:
-                # "name@BYTES": that UDP receive buffer (else the kernel default).
-                base, _, size = impl.partition("@")
-                rcvbuf = int(size or 0)
-                result = await python_round(base, url, room, total, rcvbuf)
-            print(impl, n, {k: round(v, 2) for k, v in result.items()}, flush=True)
-            rounds.append(result)
-        median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        median["udp_rcvbuf_errors"] = (rcvbuf_errors() - drops_before) / opts.rounds
-        rows.append((impl, median))
+    pairs = [Pair(spec) for spec in opts.pairs.split(",")]
+    results: dict[str, list[dict[str, Any]]] = {pair.spec: [] for pair in pairs}
+    load = os.getloadavg()[0]
+    for n in range(opts.rounds):
+        # Alternate: each round runs every pair once, in a rotated order.
+        for pair in pairs[n % len(pairs) :] + pairs[: n % len(pairs)]:
+            result = await one_round(pair, url, f"bench-{n}-{pair.spec}", opts)
+            print(pair.spec, n, {k: round(v, 3) for k, v in result.items()}, flush=True)
+            results[pair.spec].append(result)
+    load = max(load, os.getloadavg()[0])
+    sizes = [f"{k} KiB MB/s" for k in opts.sizes]
     print()
-    print(f"{opts.megabytes} MB per run, medians of {opts.rounds} rounds")
     print(
-        "| peers | 16 KiB MB/s | 64 KiB MB/s | RTT median ms | RTT p99 ms | connect ms "
-        "| UDP RcvbufErrors/round |"
+        f"{opts.megabytes} MB per transfer, medians of {opts.rounds} alternating rounds "
+        f"(min–max), {os.cpu_count()} cores, load average up to {load:.1f}"
+        + (", Python peers on uvloop" if opts.uvloop else "")
     )
-    print("|---|---|---|---|---|---|---|")
-    for impl, m in rows:
-        print(
-            f"| {impl} | {m['mbps_16k']:.1f} | {m['mbps_64k']:.1f} | {m['rtt_median_ms']:.2f} "
-            f"| {m['rtt_p99_ms']:.2f} | {m['connect_ms']:.0f} | {m['udp_rcvbuf_errors']:.0f} |"
-        )
+    head = ["sender → receiver", *sizes, "RTT median ms", "RTT p99 ms", "connect ms"]
+    head += ["send CPU s/MB", "recv CPU s/MB", "recv peak RSS MB"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for pair in pairs:
+        rows = results[pair.spec]
+
+        def col(key: str, rows: list[dict[str, Any]] = rows) -> list[float]:
+            return [r[key] for r in rows if key in r]
+
+        cells = [pair.spec.replace(">", " → ")]
+        cells += [cell(col(f"mbps_{k}k"), 1, spread=True) for k in opts.sizes]
+        cells += [cell(col("rtt_median_ms"), 2), cell(col("rtt_p99_ms"), 2)]
+        cells += [cell(col("connect_ms"), 0), cell(col("send_cpu_s_per_mb"), 3)]
+        cells += [cell(col("recv_cpu_s_per_mb"), 3), cell(col("recv_peak_rss_mb"), 0)]
+        print("| " + " | ".join(cells) + " |")
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--megabytes", type=int, default=16)
+    parser.add_argument("--megabytes", type=int, default=32)
     parser.add_argument(
-        "--impl",
-        default="rtcroom,aiortc,chromium",
-        help="comma list of rtcroom, aiortc, chromium; NAME@BYTES sets SO_RCVBUF",
-    )
-    parser.add_argument("--rcvbuf", type=int, default=0, help=argparse.SUPPRESS)
+        "--sizes", type=lambda v: [int(x) for x in v.split(",")], default=[16, 64],
+        help="message sizes in KiB",
+    )  # fmt: skip
     parser.add_argument(
-        "--sctp-user-data",
-        type=int,
-        default=0,
-        help="experiment: aiortc's SCTP DATA chunk payload size (default 1189-28 bytes); "
-        "Python peers only, both sides",
+        "--pairs",
+        default="chromium,aiortc,rtcroom,rtcroom>chromium,chromium>rtcroom",
+        help="comma list of SENDER>RECEIVER (chromium, aiortc, rtcroom, rtcroom[fix+...])",
     )
-    parser.add_argument("--peer", choices=["sender", "receiver"])
-    parser.add_argument("--url")
-    parser.add_argument("--room")
+    parser.add_argument("--uvloop", action="store_true", help="Python peers run on uvloop")
+    parser.add_argument("--peer", choices=["sender", "receiver"], help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=["aiortc", "rtcroom"], help=argparse.SUPPRESS)
+    parser.add_argument("--fixes", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", help="a peer writes its cProfile stats to PROFILE.ROLE")
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--room", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.peer:
-        if opts.sctp_user_data:
-            import aiortc.rtcsctptransport as sctp
-
-            sctp.USERDATA_MAX_LENGTH = opts.sctp_user_data  # type: ignore[misc]
-        fn = peer_rtcroom if opts.impl == "rtcroom" else peer_aiortc
-        result = asyncio.run(fn(opts.peer, opts.url, opts.room, opts.megabytes * MB, opts.rcvbuf))
-        print(json.dumps(result), flush=True)
+        print(json.dumps(run_peer(opts)), flush=True)
         return
-    global SCTP_USER_DATA
-    SCTP_USER_DATA = opts.sctp_user_data
     asyncio.run(main(opts))
+
+
+def run_peer(opts: argparse.Namespace) -> dict[str, Any]:
+    if opts.fixes:
+        from rtcroom.client import datapath
+
+        datapath.ENABLED = datapath.parse(opts.fixes)
+    fn = peer_rtcroom if opts.kind == "rtcroom" else peer_aiortc
+    sizes = [k * KIB for k in opts.sizes]
+    coro = fn(opts.peer, opts.url, opts.room, opts.megabytes * MB, sizes)
+    if opts.uvloop:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    if not opts.profile:
+        return asyncio.run(coro)
+    import cProfile
+
+    profile = cProfile.Profile()
+    result = profile.runcall(asyncio.run, coro)
+    profile.dump_stats(f"{opts.profile}.{opts.peer}")
+    return result
 
 
 if __name__ == "__main__":

@@ -162,7 +162,9 @@ async def test_ctrl_c_mid_transfer_exits_130_on_either_side(
     server: ServeProcess, tmp_path: Path
 ) -> None:
     source, out = tmp_path / "movie.bin", tmp_path / "out"
-    random_file(source, 60 * 2**20)
+    # Big enough that the transfer is still running when the signal lands: two rtcroom peers
+    # move well over 100 MB/s on loopback (big SCTP packets, docs/benchmarks.md).
+    random_file(source, 320 * 2**20)
     common = ("--room", "ctrl-c", "--url", server.url, *LOCAL_ICE, "--wait", "30")
     for interrupted in ("recv", "send"):
         recv = await Command.start("recv", "--out", str(out), *common)

@@ -198,6 +198,96 @@ async def test_relay_transport_policy_reaches_the_ice_agent() -> None:
         await pc.close()
 
 
+# --- rtcroom/client/datapath.py and the data-path modules it installs ---------------------------
+
+SCTP = aiortc.rtcsctptransport.RTCSctpTransport
+
+
+def test_peer_connection_creates_its_sctp_transport_in_a_private_method() -> None:
+    used_by = "rtcroom.client.datapath.install (hooks SCTP transport creation per connection)"
+    create = assert_internal(RTCPeerConnection, f"{PC}createSctpTransport", used_by)
+    assert parameters(create) == [], used_by
+    source = inspect.getsource(RTCPeerConnection)
+    assert "self.__createSctpTransport()" in source, f"{used_by}: no longer called that way"
+
+
+def test_sctp_internals_for_delayed_sack_and_reassembly() -> None:
+    used_by = "rtcroom.client.sctp_delayed_sack (SACK every second packet)"
+    for name in ("_send_sack", "_receive_forward_tsn_chunk", "_handle_data", "stop"):
+        assert_internal(SCTP, name, used_by)
+    assert "await self._send_sack()" in inspect.getsource(SCTP._handle_data), used_by
+    sctp_init = inspect.getsource(SCTP.__init__)
+    for field in ("_sack_misordered", "_sack_duplicates", "_sack_needed", "_inbound_streams"):
+        assert f"self.{field}" in sctp_init, f"{used_by}: {field}"
+    used_by = "rtcroom.client.sctp_reassembly (pop_messages only when a message can complete)"
+    assert_internal(SCTP, "_get_inbound_stream", used_by)
+    stream = aiortc.rtcsctptransport.InboundStream
+    assert parameters(stream.add_chunk) == ["chunk"] and parameters(stream.pop_messages) == []
+    assert "self._get_inbound_stream(" in inspect.getsource(SCTP._receive_data_chunk), used_by
+
+
+def test_sctp_internals_for_the_indexed_sack_handler() -> None:
+    used_by = "rtcroom.client.sctp_sack (SACK handling by index)"
+    handler = assert_internal(SCTP, "_receive_sack_chunk", used_by)
+    assert parameters(handler) == ["chunk"], used_by
+    for name in (
+        "_flight_size_decrease", "_maybe_abandon", "_update_rto", "_t3_cancel", "_t3_restart",
+        "_t3_expired", "_update_advanced_peer_ack_point", "_data_channel_flush", "_transmit",
+    ):  # fmt: skip
+        assert_internal(SCTP, name, used_by)
+    sctp_init = inspect.getsource(SCTP.__init__)
+    for field in ("_sent_queue", "_last_sacked_tsn", "_cwnd", "_partial_bytes_acked"):
+        assert f"self.{field}" in sctp_init, f"{used_by}: {field}"
+    chunk_fields = aiortc.rtcsctptransport.DataChunk.__annotations__
+    for field in ("_acked", "_book_size", "_in_flight", "_misses", "_retransmit", "_sent_count"):
+        assert field in chunk_fields, f"{used_by}: DataChunk.{field}"
+
+
+def test_sctp_internals_for_bigger_packets() -> None:
+    from rtcroom.client import sctp_packets
+
+    used_by = "rtcroom.client.sctp_packets (per-association packet size)"
+    for name in sctp_packets.SIZED_METHODS:
+        method = assert_internal(SCTP, name, used_by)
+        assert "USERDATA_MAX_LENGTH" in method.__code__.co_names, f"{used_by}: {name}"
+    # __init__ may keep its own: the first congestion window (3 small packets) is fine as is.
+    allowed = (*sctp_packets.SIZED_METHODS, "__init__")
+    others = [
+        name
+        for name, value in vars(SCTP).items()
+        if name not in allowed
+        and "USERDATA_MAX_LENGTH" in getattr(getattr(value, "__code__", None), "co_names", ())
+    ]
+    assert others == [], f"{used_by}: these read the packet size too now: {others}"
+    for name in ("_set_extensions", "_get_extensions"):
+        assert parameters(assert_internal(SCTP, name, used_by)) == ["params"], used_by
+    assert parameters(assert_internal(SCTP, "_set_state", used_by)) == ["state"], used_by
+    assert parameters(assert_internal(SCTP, "_receive_chunk", used_by)) == ["chunk"], used_by
+    assert "self._set_extensions(" in inspect.getsource(SCTP._init), used_by
+
+
+async def test_dtls_connection_internals_for_whole_records(connected: tuple[Peer, Peer]) -> None:
+    from OpenSSL import SSL
+
+    used_by = "rtcroom.client.dtls_records (DTLS record calls without pyOpenSSL's overhead)"
+    sctp = connected[0].pc.sctp
+    assert sctp is not None
+    connection = assert_internal(sctp.transport, "_ssl", used_by)
+    assert isinstance(connection, SSL.Connection) or hasattr(connection, "_connection"), used_by
+    for name in ("_ssl", "_into_ssl", "_from_ssl", "_raise_ssl_error", "_handle_bio_errors"):
+        assert_internal(getattr(connection, "_connection", connection), name, used_by)
+    for name in ("SSL_write", "SSL_read", "BIO_write", "BIO_read", "BIO_should_retry"):
+        assert_internal(SSL._lib, name, used_by)  # type: ignore[attr-defined]
+    dtls = inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport)
+    for call in (
+        "self._ssl.recv(",
+        "self._ssl.bio_read(",
+        "self._ssl.bio_write(",
+        "self._ssl.send(",
+    ):
+        assert call in dtls, f"{used_by}: RTCDtlsTransport no longer calls {call}"
+
+
 # --- client/aiortc_fixes.quicken_consent_checks: notice a broken path sooner ---------------------
 
 
@@ -213,4 +303,3 @@ def test_consent_check_constants_are_read_by_the_consent_loop() -> None:
     aiortc_fixes.quicken_consent_checks()
     assert aioice.ice.CONSENT_INTERVAL == aiortc_fixes.CONSENT_INTERVAL
     assert aioice.ice.CONSENT_FAILURES == aiortc_fixes.CONSENT_FAILURES
-

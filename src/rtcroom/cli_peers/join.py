@@ -117,8 +117,9 @@ async def join(args: argparse.Namespace) -> int:
         async with call.events() as stream:
             async for event in stream:
                 if isinstance(event, DataChannelMessageEvent) and event.label == CHAT:
-                    console.print(f"[bold magenta]{short(event.peer_id)}[/]: "
-                                  f"{escape(chat_text(event.data))}")
+                    console.print(
+                        f"[bold magenta]{short(event.peer_id)}[/]: {escape(chat_text(event.data))}"
+                    )
                 elif isinstance(event, DataChannelOpenEvent) and event.label == CHAT:
                     note(f"chat open with {short(event.peer_id)}")
                 elif isinstance(event, PeerJoinedEvent):
@@ -138,8 +139,10 @@ async def join(args: argparse.Namespace) -> int:
         except CallError as exc:
             raise connect_error(exc, args.url) from None
         others = ", ".join(short(p) for p in call.remote_peer_ids) or "nobody else yet"
-        note(f"joined {args.room!r} as {short(call.peer_id or '')} ({others}); type a line "
-             "and Enter to send, /peers, /quit")
+        note(
+            f"joined {args.room!r} as {short(call.peer_id or '')} ({others}); type a line "
+            "and Enter to send, /peers, /quit"
+        )
         _stdin_lines(asyncio.get_running_loop(), lines)
         watch = asyncio.create_task(events())
         read = asyncio.create_task(typed())

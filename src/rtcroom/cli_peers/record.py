@@ -33,10 +33,20 @@ SETTLE = 1.0
 def add_command(sub: Any) -> None:
     p = sub.add_parser("record", help="record every peer of a room to its own file")
     p.add_argument("room", help="room to join")
-    p.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
-                   help="where to write the files (default .)")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop after this long (default: until Ctrl-C)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="where to write the files (default .)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this long (default: until Ctrl-C)",
+    )
     add_peer_options(p)
     p.set_defaults(func=main)
 
@@ -72,8 +82,9 @@ async def record(args: argparse.Namespace) -> int:
     from ..client import CallError, PeerJoinedEvent, PeerLeftEvent, TrackAddedEvent, WebRTCCall
 
     console = Console(stderr=True)
-    call = WebRTCCall(args.room, signal_url(args.url, args.token), media=False,
-                      **(await call_options(args)))
+    call = WebRTCCall(
+        args.room, signal_url(args.url, args.token), media=False, **(await call_options(args))
+    )
     peers: dict[str, PeerRecording] = {}
     saved: list[str] = []
 
@@ -140,8 +151,11 @@ async def record(args: argparse.Namespace) -> int:
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"recording room {args.room!r} as {short(call.peer_id or '')} into {out_dir} "
-              "(Ctrl-C stops and closes the files)", flush=True)
+        print(
+            f"recording room {args.room!r} as {short(call.peer_id or '')} into {out_dir} "
+            "(Ctrl-C stops and closes the files)",
+            flush=True,
+        )
         for peer in call.remote_peer_ids:
             peers.setdefault(peer, PeerRecording(peer))
         end = None if args.duration is None else time.monotonic() + args.duration

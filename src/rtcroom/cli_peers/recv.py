@@ -71,7 +71,11 @@ class Incoming:
 
     def __init__(self, peer: str, out_dir: Path, name: str, size: int, digest: str) -> None:
         self.peer, self.out_dir, self.name, self.size, self.digest = (
-            peer, out_dir, name, size, digest
+            peer,
+            out_dir,
+            name,
+            size,
+            digest,
         )
         self.part = ff.part_path(out_dir, name, digest)
         self.hash: Any = hashlib.sha256()
@@ -221,8 +225,11 @@ async def recv(args: argparse.Namespace) -> int:
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"in room {args.room!r} as {short(call.peer_id or '')}; waiting for a file "
-              f"(saving to {out_dir})", flush=True)
+        print(
+            f"in room {args.room!r} as {short(call.peer_id or '')}; waiting for a file "
+            f"(saving to {out_dir})",
+            flush=True,
+        )
         deadline = time.monotonic() + args.wait
         with progress:
             async with call.events() as stream:
@@ -233,9 +240,12 @@ async def recv(args: argparse.Namespace) -> int:
                     except TimeoutError:
                         if current is not None and time.monotonic() - last_event > STALL_TIMEOUT:
                             current.close()
-                            print(f"✗ {current.name}: nothing from {short(current.peer)} for "
-                                  f"{STALL_TIMEOUT:g} s; kept {current.part.name}: run both "
-                                  "again to resume", flush=True)
+                            print(
+                                f"✗ {current.name}: nothing from {short(current.peer)} for "
+                                f"{STALL_TIMEOUT:g} s; kept {current.part.name}: run both "
+                                "again to resume",
+                                flush=True,
+                            )
                             return EXIT_FAILED
                         continue
                     last_event = time.monotonic()
@@ -251,10 +261,12 @@ async def recv(args: argparse.Namespace) -> int:
                     elif isinstance(event, PeerLeftEvent) and current is not None:
                         if event.peer_id == current.peer:
                             current.close()
-                            print(f"✗ {current.name}: {short(event.peer_id)} left at "
-                                  f"{size_text(current.have)} of {size_text(current.size)}; "
-                                  f"kept {current.part.name}: run both again to resume",
-                                  flush=True)
+                            print(
+                                f"✗ {current.name}: {short(event.peer_id)} left at "
+                                f"{size_text(current.have)} of {size_text(current.size)}; "
+                                f"kept {current.part.name}: run both again to resume",
+                                flush=True,
+                            )
                             return EXIT_FAILED
         print(f"✗ no file was offered in room {args.room!r} within {args.wait:g} s", flush=True)
         return EXIT_FAILED
@@ -264,8 +276,11 @@ async def recv(args: argparse.Namespace) -> int:
         if current is None:
             return EXIT_OK
         current.close()
-        print(f"interrupted at {size_text(current.have)} of {size_text(current.size)}; kept "
-              f"{current.part.name}: run both again to resume", flush=True)
+        print(
+            f"interrupted at {size_text(current.have)} of {size_text(current.size)}; kept "
+            f"{current.part.name}: run both again to resume",
+            flush=True,
+        )
         return EXIT_INTERRUPTED
     finally:
         if current is not None:

@@ -93,8 +93,9 @@ async def send(args: argparse.Namespace, size: int) -> int:
 
 def outcome(peer: str, task: asyncio.Task[Outcome]) -> Outcome:
     if task.cancelled():  # the peer left during the transfer
-        return Outcome(peer, False, True, "left before the end; run both again to resume "
-                       "where it stopped")
+        return Outcome(
+            peer, False, True, "left before the end; run both again to resume where it stopped"
+        )
     return task.result()
 
 
@@ -121,8 +122,9 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
 
     async def transfer(peer: str) -> Outcome:
         inbox = inboxes[peer]
-        call.send_json_to(peer, ff.LABEL, ff.message("offer", name=path.name, size=size,
-                                                      sha256=digest))
+        call.send_json_to(
+            peer, ff.LABEL, ff.message("offer", name=path.name, size=size, sha256=digest)
+        )
         try:
             reply = await asyncio.wait_for(inbox.get(), ANSWER_TIMEOUT)
         except TimeoutError:
@@ -133,16 +135,24 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         if not isinstance(offset, int) or not 0 <= offset <= size:
             return Outcome(peer, False, True, f"asked for a bad offset {offset!r}")
         task = progress.add_task(f"→ {short(peer)}", total=size, completed=offset)
-        call.send_json_to(peer, ff.LABEL, ff.message("header", name=path.name, size=size,
-                                                      sha256=digest, offset=offset))
+        call.send_json_to(
+            peer,
+            ff.LABEL,
+            ff.message("header", name=path.name, size=size, sha256=digest, offset=offset),
+        )
         sent = 0
         t0 = time.monotonic()
         with path.open("rb") as f:
             f.seek(offset)
             while chunk := f.read(ff.CHUNK_SIZE):
                 if not call.send_binary_to(peer, ff.LABEL, chunk):
-                    return Outcome(peer, False, True, f"channel closed after {offset + sent} "
-                                   "bytes; run both again to resume", sent)
+                    return Outcome(
+                        peer,
+                        False,
+                        True,
+                        f"channel closed after {offset + sent} bytes; run both again to resume",
+                        sent,
+                    )
                 sent += len(chunk)
                 progress.update(task, advance=len(chunk))
                 if call.buffered_amount(ff.LABEL, peer) > HIGH_WATER:
@@ -156,8 +166,14 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         call.send_json_to(peer, ff.LABEL, ff.message("bye", sha256=digest))
         if ff.kind_of(done) == "done" and done.get("ok") is True:
             resumed = f", resumed at {size_text(offset)}" if offset else ""
-            return Outcome(peer, True, True, f"received it intact (sha256 verified) in "
-                           f"{seconds:.1f} s, {rate_text(sent, seconds)}{resumed}", sent)
+            return Outcome(
+                peer,
+                True,
+                True,
+                f"received it intact (sha256 verified) in "
+                f"{seconds:.1f} s, {rate_text(sent, seconds)}{resumed}",
+                sent,
+            )
         return Outcome(peer, False, True, f"rejected it: {done.get('reason', done)}", sent)
 
     def wanted(peer: str) -> bool:
@@ -189,8 +205,11 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
             await call.connect()
         except CallError as exc:
             raise connect_error(exc, args.url) from None
-        print(f"in room {args.room!r} as {short(call.peer_id or '')}; offering {path.name} "
-              f"({size_text(size)}, sha256 {digest[:16]}…)", flush=True)
+        print(
+            f"in room {args.room!r} as {short(call.peer_id or '')}; offering {path.name} "
+            f"({size_text(size)}, sha256 {digest[:16]}…)",
+            flush=True,
+        )
         deadline = time.monotonic() + args.wait
         with progress:
             async with call.events() as events:
@@ -199,11 +218,16 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
                     if call.get_data_channel_state(peer, ff.LABEL) == "open":
                         start(peer)
                 while True:
-                    if tasks and all(t.done() for t in tasks.values()) and not any(
-                        # a peer already here whose channel is still opening gets its turn
-                        peer not in tasks and time.monotonic() - seen.get(peer, 0) < ANSWER_TIMEOUT
-                        for peer in call.remote_peer_ids
-                        if wanted(peer)
+                    if (
+                        tasks
+                        and all(t.done() for t in tasks.values())
+                        and not any(
+                            # a peer already here whose channel is still opening gets its turn
+                            peer not in tasks
+                            and time.monotonic() - seen.get(peer, 0) < ANSWER_TIMEOUT
+                            for peer in call.remote_peer_ids
+                            if wanted(peer)
+                        )
                     ):
                         if any(outcome(p, t).answered for p, t in tasks.items()):
                             break
@@ -230,16 +254,22 @@ async def _send(args: argparse.Namespace, path: Path, size: int, digest: str, pr
         outcomes = [outcome(peer, task) for peer, task in tasks.items()]
         if not tasks:
             who = f"peer {args.to!r} never" if args.to else "no receiver"
-            print(f"✗ {path.name}: {who} joined room {args.room!r} within {args.wait:g} s "
-                  "(start rtcroom recv there)", flush=True)
+            print(
+                f"✗ {path.name}: {who} joined room {args.room!r} within {args.wait:g} s "
+                "(start rtcroom recv there)",
+                flush=True,
+            )
             return EXIT_FAILED
         return finish(outcomes)
     except asyncio.CancelledError:
         running = [t for t in tasks.values() if not t.done()]
         for t in running:
             t.cancel()
-        print(f"interrupted after {time.monotonic() - started:.0f} s"
-              + ("; run both again to resume" if running else ""), flush=True)
+        print(
+            f"interrupted after {time.monotonic() - started:.0f} s"
+            + ("; run both again to resume" if running else ""),
+            flush=True,
+        )
         return EXIT_INTERRUPTED if running else EXIT_OK
     finally:
         await call.hangup()

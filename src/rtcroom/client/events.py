@@ -266,8 +266,11 @@ class EventStream:
 
     async def next(self, timeout: float | None = None) -> CallEvent:
         """The next event (``TimeoutError`` after ``timeout`` seconds)."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+        # races a ready event, so a Ctrl-C during a fast transfer went unnoticed.
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             raise TimeoutError(f"no call event within {timeout:g} s") from None
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
-from . import aiortc_fixes
+from . import aiortc_fixes, datapath
 from .channels import DataChannelConfig
 from .errors import CallError, InvalidSignalError
 from .events import (
@@ -171,6 +171,7 @@ class PeerMesh:
     ) -> PeerSession:
         settings = self.settings
         pc = RTCPeerConnection(settings.rtc_configuration())
+        datapath.install(pc)
         polite = settings.is_polite(self.peer_id, remote_id)
         session = PeerSession(self, remote_id, pc, polite, settings, rebuild)
         if channels is not None:

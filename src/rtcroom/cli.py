@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import logging
 import math
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from . import cli_ops, cli_peers, cli_resume, cli_security
 from .app import DEFAULT_PATH, create_app, reserved_paths
 from .hub import DEFAULT_MAX_PEERS
+
+if TYPE_CHECKING:
+    from .backends.redis import RedisBackend
 
 EXIT_USAGE = 2
 """A bad option (argparse's own status for usage errors)."""
@@ -96,6 +101,20 @@ def _have_aiohttp() -> bool:
         return False
 
 
+def _resume_through_redis(
+    setup: cli_resume.ResumeSetup, backend: RedisBackend
+) -> cli_resume.ResumeSetup:
+    """No configured secret: every process of the deployment adopts one key through Redis, so a
+    peer resumes on any of them."""
+    from .backends.redis.secret import share_resume_key
+
+    shared, problem = share_resume_key(setup.resume, backend)
+    if problem is not None:
+        print(f"rtcroom: warning: {problem}", file=sys.stderr)
+        return setup
+    return dataclasses.replace(setup, resume=shared, where="shared through Redis", problem="")
+
+
 def _serve(args: argparse.Namespace) -> int:
     problem = _option_problem(args)
     if problem:
@@ -122,6 +141,8 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rtcroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if backend is not None and resume.resume.enabled and not resume.where.startswith("derived"):
+        resume = _resume_through_redis(resume, backend)  # no configured secret: share one
     try:
         sock = _listen(args.host, args.port)
     except OSError as exc:

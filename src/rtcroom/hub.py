@@ -636,6 +636,9 @@ class SignalingHub:
         else:
             if room_destroyed:
                 self.telemetry.room_finished(room_id)
+            if reason != "disconnect":  # a dead process's away peer this process ended (its
+                # grace ran out, or a kick): the one leave callback it gets, cluster-wide
+                await self._fire("on_peer_leave", peer_id, room_id, reason)
             text = protocol.peer_left(peer_id)
             for other in list(self._local.values()):
                 if other.room_id == room_id:

@@ -21,10 +21,21 @@ from ..._extras import require
 require("redis", __name__, "redis")
 
 from ... import protocol
-from ..base import Admission, Backend, BackendUnavailable, Deliver, Departure, Kick, PeerGone
+from ...resume import DEFAULT_TOKEN_TTL
+from ..base import (
+    Admission,
+    Backend,
+    BackendUnavailable,
+    Deliver,
+    Departure,
+    Kick,
+    PeerEnded,
+    PeerGone,
+    Readmission,
+)
 from .address import URL_EXAMPLE, RedisAddress
 from .liveness import REDIS_TROUBLE, Liveness, describe
-from .membership import Membership, NotRegistered
+from .membership import Claimed, Ended, Membership, NotRegistered
 from .peers import LocalPeers
 from .relay import Relay
 
@@ -76,6 +87,9 @@ class RedisBackend(Backend):
         self._relay = Relay(self.node_id, key_prefix, self._peers, self.timeout)
         self._membership: Membership | None = None
         self._liveness: Liveness | None = None
+        self.shared_resume_secret: str | None = None
+        """The resume secret agreed through Redis (``rtcroom serve`` without a configured
+        secret, :func:`.secret.shared_secret`): stored again if Redis loses it."""
 
     @property
     def detection_bound(self) -> float:
@@ -94,9 +108,17 @@ class RedisBackend(Backend):
 
     # --- Backend -------------------------------------------------------------------------------
 
+    def _ended_ms(self) -> int:
+        """How long a left opted-in peer's tokens stay refused: their lifetime. A process with
+        resume off may still end another process's peer, so it assumes the default."""
+        return int((self.ended_ttl or DEFAULT_TOKEN_TTL) * 1000)
+
+    def _grace_ms(self, resumable: bool) -> int:
+        return max(1, int(self.resume_grace * 1000)) if resumable and self.resume_grace else 0
+
     async def open(self, deliver: Deliver, peer_gone: PeerGone, kick: Kick) -> None:
-        self._relay.start(deliver, kick)
         self._membership = Membership(self.address, self.key_prefix, self.node_id, self.timeout)
+        self._relay.start(deliver, kick, self.detach, self._membership.holds)
         self._liveness = Liveness(
             self.address,
             self._membership,
@@ -104,7 +126,9 @@ class RedisBackend(Backend):
             heartbeat_interval=self.heartbeat_interval,
             node_ttl=self.node_ttl,
             timeout=self.timeout,
+            ended_ms=self._ended_ms(),
         )
+        self._liveness.shared_secret = self.shared_resume_secret
         await self._liveness.start(peer_gone)
 
     async def close(self) -> None:
@@ -124,7 +148,7 @@ class RedisBackend(Backend):
         await self._relay.subscribe(room_id)  # before anyone can learn the new peer's id
         try:
             with liveness.changing():
-                joined = await membership.join(room_id, max_peers)
+                joined = await membership.join(room_id, max_peers, self._grace_ms(resumable))
         except NotRegistered:
             self._relay.unsubscribe(room_id)
             raise BackendUnavailable(protocol.UNAVAILABLE) from None
@@ -138,6 +162,50 @@ class RedisBackend(Backend):
         self._peers.add(joined.peer_id, room_id)
         return Admission(joined.peer_id, joined.peers, joined.room_created)
 
+    async def rejoin(self, room_id: str, peer_id: str, max_peers: int) -> Readmission | None:
+        """Claim a resumed peer for this process, in one script: away (its process died) or
+        held by another live process (which then closes its old socket with 4410, silently).
+        Frames that process or nobody held for it are lost, so ``frames_lost`` is set."""
+        try:
+            claimed = await self._claim(room_id, peer_id, max_peers)
+        except Ended:
+            raise PeerEnded(peer_id) from None
+        if claimed is None:
+            return None
+        return Readmission(
+            claimed.peers, claimed.room_created, claimed.was_member, claimed.frames_lost
+        )
+
+    async def _claim(self, room_id: str, peer_id: str, max_peers: int) -> Claimed | None:
+        membership, liveness = self._ready()
+        held = self._peers.holds(room_id, peer_id)
+        if not held:
+            await self._relay.subscribe(room_id)
+        try:
+            with liveness.changing():
+                claimed = await membership.rejoin(room_id, peer_id, max_peers, self._grace_ms(True))
+        except BaseException as exc:
+            if not held:
+                self._relay.unsubscribe(room_id)
+            if isinstance(exc, NotRegistered):
+                raise BackendUnavailable(protocol.UNAVAILABLE) from None
+            if isinstance(exc, REDIS_TROUBLE):
+                log.warning("a resume into room %r failed: %s", room_id, describe(exc))
+                raise BackendUnavailable(protocol.UNAVAILABLE) from exc
+            raise
+        if claimed is None:
+            if not held:
+                self._relay.unsubscribe(room_id)
+            return None
+        if not held:
+            self._peers.add(peer_id, room_id)
+        if claimed.taken_from is not None:
+            try:
+                self._relay.take_over(claimed.taken_from, peer_id, room_id)
+            except OSError:  # that process finds out on its next resync
+                log.warning("could not tell %s that %s resumed here", claimed.taken_from, peer_id)
+        return claimed
+
     async def leave(self, room_id: str, peer_id: str) -> Departure | None:
         if not self._peers.holds(room_id, peer_id):
             return None
@@ -149,7 +217,7 @@ class RedisBackend(Backend):
             return Departure(room_destroyed=False)
         try:
             with liveness.changing():
-                removal = await membership.leave(room_id, peer_id)
+                removal = await membership.leave(room_id, peer_id, self._ended_ms())
         except REDIS_TROUBLE as exc:
             liveness.left_unheard(peer_id, room_id)
             log.warning(
@@ -175,11 +243,15 @@ class RedisBackend(Backend):
             raise BackendUnavailable(protocol.UNAVAILABLE) from exc
 
     async def kick_elsewhere(self, peer_id: str, reason: str) -> bool:
-        membership, _ = self._ready()
+        """Have the process holding ``peer_id`` kick it; a dead process's away peer is removed
+        (and announced) here, its tokens dead."""
+        membership, liveness = self._ready()
         try:
             node = await membership.locate(peer_id)
             if node is None:
-                return False
+                removed = await membership.drop_away(peer_id, self._ended_ms())
+                await liveness.announce(removed, "kicked")
+                return bool(removed)
             self._relay.kick(node, peer_id, reason)
         except REDIS_TROUBLE as exc:
             raise BackendUnavailable(protocol.UNAVAILABLE) from exc

@@ -3,8 +3,9 @@
 A frame is five newline-separated fields, ``kind origin sender to text``; no field but the last
 may hold a newline (peer ids and node ids never do), so the signaling text travels untouched.
 Kinds: ``m`` a signaling frame for a room's members (``to`` empty for all but the sender),
-``g`` the peer ``sender`` vanished with its process (members hear ``peer-left``), and ``k``
-kick ``sender`` (on a node's own channel; ``text`` is the reason).
+``g`` the peer ``sender`` vanished with its process (members hear ``peer-left``), ``k``
+kick ``sender`` (on a node's own channel; ``text`` is the reason), and ``t`` the peer ``sender``
+resumed on another process (on the channel of the node that held it; ``to`` is its room id).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Final, NamedTuple
 RELAY: Final = "m"
 GONE: Final = "g"
 KICK: Final = "k"
+TAKEOVER: Final = "t"
 
 
 def _bytes(text: str) -> bytes:

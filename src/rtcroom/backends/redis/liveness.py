@@ -2,8 +2,10 @@
 
 Each process heartbeats a key with a TTL. When one stops (kill -9, a lost host), a survivor
 removes its peers in one script, so exactly once, and every process tells its local members
-``peer-left``. When Redis itself goes away, joins get an error frame, local relays keep working,
-and on return the process resubscribes and makes Redis hold exactly its peers again.
+``peer-left``; its peers that opted in to resume stay members, away, for their grace window
+(their clients may resume them on a survivor), and only then are removed and announced, once.
+When Redis itself goes away, joins get an error frame, local relays keep working, and on return
+the process resubscribes and makes Redis hold exactly its peers again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from redis.exceptions import RedisError
 from ... import protocol
 from ..base import PeerGone
 from .address import RedisAddress
-from .membership import Membership
+from .membership import Lost, Membership, Removal
 from .relay import Relay
 from .resp import RespError
 
@@ -56,6 +58,7 @@ class Liveness:
         heartbeat_interval: float,
         node_ttl: float,
         timeout: float,
+        ended_ms: int,
     ) -> None:
         self.address = address
         self.membership = membership
@@ -64,6 +67,8 @@ class Liveness:
         self.heartbeat_interval = heartbeat_interval
         self.node_ttl = node_ttl
         self.timeout = timeout
+        self.ended_ms = ended_ms  # how long a removed resumable peer's tokens stay refused
+        self.shared_secret: str | None = None  # the resume secret shared through Redis
         self.ready = False  # connected and registered: joins are accepted
         self._gone: PeerGone | None = None
         self._connected_at = 0.0
@@ -74,12 +79,14 @@ class Liveness:
         self._left_unheard: dict[str, str] = {}
         self._inflight = 0  # join/leave scripts awaiting their reply
         self._first_attempt = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, peer_gone: PeerGone) -> None:
         """Start connecting; returns after the first attempt (or ``2 * timeout``), so a join
         right after start-up is not refused."""
         self._gone = peer_gone
+        self._stopping = False
         self._first_attempt.clear()
         self._tasks = [
             asyncio.create_task(self._supervise(), name="rtcroom-redis-listener"),
@@ -90,16 +97,29 @@ class Liveness:
 
     async def stop(self) -> None:
         """Stop the tasks and, when connected, unregister this node cleanly."""
+        # redis-py can swallow a cancellation that lands inside a command (seen with 8.1 on
+        # Python 3.11): the loops also stop at this flag, and the wait for them is bounded.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.timeout * 2)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failure while stopping is not news
         self._tasks = []
         if self.ready:
             try:
                 await self._sync()
-                await self.membership.retire()
+                removed, away = await self.membership.retire()
+                for gone in removed:
+                    self.relay.announce_gone(gone.peer_id, gone.room_id)
+                if away:
+                    log.info(
+                        "shut down with %d peers that can resume: they stay in their rooms "
+                        "for their grace window, waiting to resume on another process",
+                        len(away),
+                    )
             except REDIS_TROUBLE as exc:
                 log.warning("could not unregister from Redis on shutdown (%s)", describe(exc))
             await self.relay.drain()
@@ -127,7 +147,7 @@ class Liveness:
 
     async def _supervise(self) -> None:
         """Connect, listen, and on any trouble report it and try again, forever."""
-        while True:
+        while not self._stopping:
             try:
                 await self._connect()
                 await self.relay.listen()
@@ -140,9 +160,9 @@ class Liveness:
     async def _connect(self) -> None:
         await self.relay.connect(self.address)
         state = await asyncio.wait_for(self.membership.heartbeat(self._ttl_ms()), self.timeout)
-        if state == 2:
-            await self._declared_dead()
-        await self._sync()
+        if state == 1:
+            await self._share_secret()
+        await self._sync(declared_dead=state == 2)
         self.ready = True
         self._connected_at = asyncio.get_running_loop().time()
         self._first_attempt.set()
@@ -210,18 +230,19 @@ class Liveness:
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.heartbeat_interval)
-            if not self.ready:
+            if not self.ready or self._stopping:
                 continue
             try:
                 state = await self.membership.heartbeat(self._ttl_ms())
-                if state == 2:
-                    await self._declared_dead()
+                if state == 1:
+                    await self._share_secret()
                 if state or (self._dirty and self._inflight == 0):
-                    await self._sync()
+                    await self._sync(declared_dead=state == 2)
                 if loop.time() - self._connected_at >= self.node_ttl:
                     await self._reap()
+                await self._lapse()
             except asyncio.CancelledError:
                 raise
             except REDIS_TROUBLE as exc:
@@ -234,14 +255,41 @@ class Liveness:
             except Exception:
                 log.exception("rtcroom Redis heartbeat failed unexpectedly; carrying on")
 
-    async def _sync(self) -> None:
-        """Make Redis hold exactly this process's peers."""
+    async def _share_secret(self) -> None:
+        """Put this process's resume secret back when Redis lost it (it restarted empty), so
+        processes started later adopt it instead of a new one."""
+        if self.shared_secret is None:
+            return
+        if await self.membership.shared_secret(self.shared_secret) != self.shared_secret:
+            log.error(
+                "Redis holds another resume secret than this process's (another process "
+                "stored its own after Redis lost its data): resume tokens of processes "
+                "started since are refused here, and this process's there. Restart this "
+                "process to adopt the stored secret."
+            )
+
+    async def _sync(self, *, declared_dead: bool = False) -> None:
+        """Make Redis hold exactly this process's peers. ``declared_dead``: another process
+        reaped this one (it was frozen or cut off longer than ``node_ttl``)."""
         for _ in range(int(self.timeout * 100)):  # let in-flight joins and leaves land
             if self._inflight == 0:
                 break
             await asyncio.sleep(0.01)
         self._dirty = False
-        restored, removed = await self.membership.sync(self.peers.rooms_by_peer())
+        held = self.peers.rooms_by_peer()
+        restored, removed, lost = await self.membership.sync(
+            held, declared_dead=declared_dead, ended_ms=self.ended_ms
+        )
+        if declared_dead:
+            log.error(
+                "This process was presumed dead by the others (no heartbeat for %.0f s: was "
+                "it frozen or cut off from Redis?). Of its %d peers, %d were announced as left "
+                "or resumed elsewhere: closing their sockets (the others were kept waiting for "
+                "it and are back).",
+                self.node_ttl,
+                len(held),
+                len(lost),
+            )
         if restored:
             log.warning(
                 "Redis had lost %d peers of this process (restarted without its data?); "
@@ -256,34 +304,47 @@ class Liveness:
                 await self._gone(gone.peer_id, gone.room_id, True)
         for peer_id, room_id in unheard.items():  # Redis had lost them already
             self.relay.announce_gone(peer_id, room_id)
+        await self._let_go(lost)
+
+    async def _let_go(self, lost: list[Lost]) -> None:
+        """Peers here that Redis no longer counts as this process's: one that resumed
+        elsewhere closes silently; one announced as left closes so its client joins again."""
+        for peer in lost:
+            if peer.why == "moved":
+                await self.relay.taken_over(peer.peer_id, peer.room_id)
+            else:
+                self.relay.forget(peer.peer_id, peer.room_id)
+        for peer in lost:
+            if peer.why != "moved" and self._gone is not None:
+                await self._gone(peer.peer_id, peer.room_id, False)
 
     async def _reap(self) -> None:
-        for node, removed in await self.membership.reap(TOMBSTONE_MS):
+        for reaped in await self.membership.reap(TOMBSTONE_MS):
             log.warning(
-                "Server process %s sent no heartbeat to Redis for %.0f s: presumed "
-                "dead; its %d peers were removed from their rooms and announced as left",
-                node,
+                "Server process %s sent no heartbeat to Redis for %.0f s: presumed dead; its "
+                "%d peers were removed from their rooms and announced as left, and its %d "
+                "peers that can resume stay in their rooms for their grace window",
+                reaped.node_id,
                 self.node_ttl,
-                len(removed),
+                len(reaped.removed),
+                len(reaped.away),
             )
-            for gone in removed:
-                self.relay.announce_gone(gone.peer_id, gone.room_id)
-                if self._gone is not None:
-                    await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed)
+            await self.announce(reaped.removed)
 
-    async def _declared_dead(self) -> None:
-        """Another process reaped us (we were frozen or cut off longer than ``node_ttl``): our
-        peers were announced as left, so their sockets must close and the clients join again."""
-        lost = list(self.peers.rooms_by_peer().items())
-        log.error(
-            "This process was presumed dead by the others (no heartbeat for %.0f s: was "
-            "it frozen or cut off from Redis?). Closing its %d peers' sockets so they "
-            "join again.",
-            self.node_ttl,
-            len(lost),
-        )
-        for peer_id, room_id in lost:
-            self.relay.forget(peer_id, room_id)
-        for peer_id, room_id in lost:
+    async def _lapse(self) -> None:
+        """Dead processes' away peers whose grace window is over leave, announced once."""
+        lapsed = await self.membership.lapse(self.ended_ms)
+        if lapsed:
+            log.info(
+                "%d peers of dead server processes did not resume within their grace window: "
+                "announced as left",
+                len(lapsed),
+            )
+            await self.announce(lapsed, "timeout")
+
+    async def announce(self, removed: list[Removal], reason: str = "disconnect") -> None:
+        """Peers of dead processes left: every process tells its members, once each."""
+        for gone in removed:
+            self.relay.announce_gone(gone.peer_id, gone.room_id)
             if self._gone is not None:
-                await self._gone(peer_id, room_id, False)
+                await self._gone(gone.peer_id, gone.room_id, gone.room_destroyed, reason)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ... import protocol
-from ..base import BackendUnavailable, Deliver, Kick
+from ..base import BackendUnavailable, Deliver, Detach, Kick
 from .address import RedisAddress
-from .frames import GONE, KICK, RELAY, Channels, Frame
+from .frames import GONE, KICK, RELAY, TAKEOVER, Channels, Frame
 from .outbox import Outboxes
 from .peers import LocalPeers
 from .resp import RespLink
@@ -25,6 +25,9 @@ log = logging.getLogger("rtcroom.redis")
 
 Link = RespLink
 """The pub/sub connection the relay uses (see ``bench/redis_pubsub_bench.py`` for why)."""
+
+Holds = Callable[[str], Awaitable[bool]]
+"""``holds(peer_id)``: whether Redis says this node holds the peer now."""
 
 
 @dataclass(slots=True)
@@ -50,10 +53,14 @@ class Relay:
         self._link: Link | None = None
         self._deliver: Deliver | None = None
         self._kick: Kick | None = None
+        self._detach: Detach | None = None
+        self._holds: Holds | None = None
         self._outboxes: Outboxes | None = None
 
-    def start(self, deliver: Deliver, kick: Kick) -> None:
-        self._deliver, self._kick = deliver, kick
+    def start(
+        self, deliver: Deliver, kick: Kick, detach: Detach | None = None, holds: Holds | None = None
+    ) -> None:
+        self._deliver, self._kick, self._detach, self._holds = deliver, kick, detach, holds
         self._outboxes = Outboxes(deliver)
 
     def stop(self) -> None:
@@ -189,6 +196,26 @@ class Relay:
         frame = Frame(KICK, self.node_id, peer_id, "", reason)
         link.publish(self.channels.node(node_id), frame.encode())
 
+    def take_over(self, node_id: str, peer_id: str, room_id: str) -> None:
+        """Tell the node that held ``peer_id`` it resumed here; raises ``OSError`` when Redis
+        is away (that node then learns it on its next resync)."""
+        link = self._link
+        if link is None:
+            raise ConnectionResetError("no connection to Redis")
+        frame = Frame(TAKEOVER, self.node_id, peer_id, room_id, "")
+        link.publish(self.channels.node(node_id), frame.encode())
+
+    async def taken_over(self, peer_id: str, room_id: str) -> None:
+        """``peer_id`` resumed on another process: drop it here and close its socket silently."""
+        if not self.peers.holds(room_id, peer_id):
+            return
+        self.forget(peer_id, room_id)
+        if self._detach is not None:
+            try:
+                await self._detach(peer_id)
+            except Exception:
+                log.exception("closing %s after it resumed elsewhere failed", peer_id)
+
     def _publish(self, channel: bytes, frame: Frame) -> None:
         link = self._link
         if link is None:
@@ -217,9 +244,22 @@ class Relay:
             if peer_id != frame.sender:
                 outboxes.post(peer_id, text)
 
+    async def _back_here(self, peer_id: str) -> bool:
+        """A takeover notice may be late: the peer may have resumed here again since."""
+        if self._holds is None:
+            return False
+        try:
+            return await self._holds(peer_id)
+        except Exception:  # Redis is away: the notice is the best knowledge there is
+            return False
+
     async def _on_node_frame(self, frame: Frame) -> None:
-        """A request from another process for a peer held here (today: kick)."""
-        if frame.kind == KICK and self._kick is not None:
+        """A request from another process for a peer held here: kick it, or let it go (it
+        resumed there)."""
+        if frame.kind == TAKEOVER:
+            if not await self._back_here(frame.sender):
+                await self.taken_over(frame.sender, frame.to)
+        elif frame.kind == KICK and self._kick is not None:
             try:
                 await self._kick(frame.sender, frame.text)
             except Exception:

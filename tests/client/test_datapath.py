@@ -14,9 +14,10 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 from aiortc import RTCDataChannel, RTCPeerConnection
 
-from rtcroom.client import datapath, sctp_packets
+from rtcroom.client import WebRTCCall, datapath, sctp_packets
 from rtcroom.testing import rss_bytes
 
 from ..media.peers import Peer, negotiate, wait_connected
@@ -48,13 +49,15 @@ def drop_datagrams(pc: RTCPeerConnection, share: float, seed: int) -> list[int]:
 async def pair(
     channels: Callable[[RTCPeerConnection], list[RTCDataChannel]],
     fast: tuple[bool, bool] = (True, True),
+    *,
+    large_packets: bool = True,
 ) -> AsyncIterator[tuple[list[RTCDataChannel], list[RTCDataChannel], Peer, Peer]]:
     """Offerer and answerer (each with rtcroom's speed-ups or bare aiortc), the offerer's
     channels and the answerer's matching ones, open."""
     offerer, answerer = Peer("offerer"), Peer("answerer")
     for peer, on in zip((offerer, answerer), fast, strict=True):
         if on:
-            datapath.install(peer.pc)
+            datapath.install(peer.pc, large_packets=large_packets)
     remote: list[RTCDataChannel] = []
     answerer.pc.on("datachannel", remote.append)
     try:
@@ -170,6 +173,42 @@ async def test_unordered_and_partially_reliable_channels_on_a_lossy_path() -> No
         # maxPacketLifeTime: a subset, none twice (checksums checked on arrival).
         assert len(got["lifetime"]) == len(set(got["lifetime"])) <= 200
         assert lost[0] > 5, "the path lost nothing: no test"
+
+
+async def test_large_packets_off_keeps_small_packets_between_rtcroom_peers() -> None:
+    rng = random.Random(3)
+    messages = [message(n, rng) for n in range(100)]
+    async with pair(lambda pc: [pc.createDataChannel("bulk")], large_packets=False) as (
+        local,
+        remote,
+        a,
+        b,
+    ):
+        sizes = datagram_sizes(a.pc)
+        got = collect(remote[0])
+        await send_all(local[0], messages)
+        await until(lambda: len(got) == 100, "every message")
+        assert got == list(range(100))
+        assert 1000 < max(sizes) <= 1500, f"datagrams of up to {max(sizes)} bytes"
+
+
+def datagram_sizes(pc: RTCPeerConnection) -> list[int]:
+    """The sizes of the UDP datagrams ``pc`` sends from now on (a list that keeps growing)."""
+    ice = pc.sctp.transport.transport  # type: ignore[union-attr]
+    send = ice._send
+    sizes: list[int] = []
+
+    async def sending(data: bytes) -> None:
+        sizes.append(len(data))
+        await send(data)
+
+    ice._send = sending
+    return sizes
+
+
+def test_large_sctp_packets_option_must_be_a_bool() -> None:
+    with pytest.raises(ValueError, match="large_sctp_packets must be True or False"):
+        WebRTCCall("room", "ws://127.0.0.1:1/api/call/signal", large_sctp_packets="no")  # type: ignore[arg-type]
 
 
 async def test_rtcroom_and_bare_aiortc_peers_keep_small_packets_and_interoperate() -> None:

@@ -54,13 +54,15 @@ def parse(names: str) -> frozenset[str]:
     return chosen
 
 
-def install(pc: RTCPeerConnection) -> None:
+def install(pc: RTCPeerConnection, *, large_packets: bool = True) -> None:
     """Applies the enabled fixes to ``pc``'s SCTP transport when aiortc creates and starts it.
 
     aiortc creates the transport in a private method that it looks up on the instance, so
     wrapping it there catches every path (our data channel, or the remote offer's).
+    ``large_packets=False`` keeps aiortc's 1,189-byte packets even toward an rtcroom peer, for
+    paths that drop IP fragments after the probe succeeded.
     """
-    enabled = ENABLED
+    enabled = ENABLED if large_packets else ENABLED - {"packets"}
     if not enabled:
         return
     name = "_RTCPeerConnection__createSctpTransport"

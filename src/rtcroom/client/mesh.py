@@ -171,7 +171,7 @@ class PeerMesh:
     ) -> PeerSession:
         settings = self.settings
         pc = RTCPeerConnection(settings.rtc_configuration())
-        datapath.install(pc)
+        datapath.install(pc, large_packets=settings.large_sctp_packets)
         polite = settings.is_polite(self.peer_id, remote_id)
         session = PeerSession(self, remote_id, pc, polite, settings, rebuild)
         if channels is not None:

@@ -33,9 +33,15 @@ class SessionSettings:
     """Default bound of :meth:`PeerSession.renegotiate` (the call's ``connection_timeout``)."""
     ice_gathering_timeout: float = 10.0
     udp_receive_buffer: int | None = None
+    large_sctp_packets: bool = True
+    """Probe for 16 KiB SCTP packets toward rtcroom peers (docs/protocol.md); False: never."""
 
     def __post_init__(self) -> None:
         _positive("connection_timeout", self.negotiation_timeout)
+        if not isinstance(self.large_sctp_packets, bool):
+            raise ValueError(
+                f"large_sctp_packets must be True or False, got {self.large_sctp_packets!r}"
+            )
         _positive("ice_gathering_timeout", self.ice_gathering_timeout)
         if self.ice_transport_policy not in ("all", "relay"):
             raise ValueError(

@@ -141,7 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rtcroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if backend is not None and resume.resume.enabled and not resume.where.startswith("derived"):
+    if backend is not None and resume.resume.enabled and not resume.configured:
         resume = _resume_through_redis(resume, backend)  # no configured secret: share one
     try:
         sock = _listen(args.host, args.port)

@@ -45,6 +45,8 @@ class ResumeSetup:
     """Where the key comes from, for the banner (never the key itself)."""
     problem: str = ""
     """Why the key could not be kept in the default state directory (then it is per process)."""
+    configured: bool = False
+    """The key comes from the operator's secret: every process already shares it."""
 
     def banner(self) -> str:
         if not self.resume.enabled:
@@ -94,7 +96,9 @@ def from_serve_args(args: argparse.Namespace, env: Mapping[str, str] | None = No
         return ResumeSetup(Resume.off(), "")
     master, source = _secret(args, env, required=False)
     if master is not None:
-        return ResumeSetup(Resume(derive_secret(master), grace=grace), f"derived from {source}")
+        return ResumeSetup(
+            Resume(derive_secret(master), grace=grace), f"derived from {source}", configured=True
+        )
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(env)
     path = state_dir / SECRET_FILE_NAME
     try:

@@ -178,12 +178,8 @@ async def test_unordered_and_partially_reliable_channels_on_a_lossy_path() -> No
 async def test_large_packets_off_keeps_small_packets_between_rtcroom_peers() -> None:
     rng = random.Random(3)
     messages = [message(n, rng) for n in range(100)]
-    async with pair(lambda pc: [pc.createDataChannel("bulk")], large_packets=False) as (
-        local,
-        remote,
-        a,
-        b,
-    ):
+    channels = lambda pc: [pc.createDataChannel("bulk")]  # noqa: E731
+    async with pair(channels, large_packets=False) as (local, remote, a, _):
         sizes = datagram_sizes(a.pc)
         got = collect(remote[0])
         await send_all(local[0], messages)

@@ -59,6 +59,16 @@ async def join_resumable(url: str, room_id: str) -> tuple[SignalClient, str]:
     return client, token
 
 
+async def resumable_pair(a_url: str, b_url: str) -> tuple[SignalClient, str, SignalClient]:
+    """Room "r": A (opted in, its token) on ``a_url``, then B (plain) on ``b_url``, and A has
+    heard B arrive."""
+    a, token = await join_resumable(a_url, "r")
+    b = await SignalClient.connect(b_url)
+    await b.join("r")
+    await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+    return a, token, b
+
+
 async def resume(url: str, room_id: str, token: str) -> tuple[SignalClient, dict[str, Any]]:
     client = await SignalClient.connect(url)
     await client.send({"t": "join", "roomId": room_id, "resumeToken": token})
@@ -90,10 +100,7 @@ async def test_peer_of_a_killed_process_resumes_on_another(
     redis_url: str, redis_server: RedisServer, tmp_path: Path, when: str
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         assert a.peer_id
         p1.kill()
         if when == "while it is away":  # a survivor reaped p1 and kept A as a member
@@ -154,10 +161,7 @@ async def test_token_replayed_on_another_process_closes_the_older_socket(
     redis_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p1.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p1.url)
         # p2 was never told a secret: it adopted p1's through Redis
         assert await asyncio.to_thread(redis_server.command, "EXISTS", "rtcroom:resume-secret")
         assert all("key shared through Redis" in p.output() for p in (p1, p2))
@@ -193,10 +197,7 @@ async def test_token_of_a_peer_that_hung_up_is_refused_on_another_process(
     redis_url: str, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         await a.close()  # a close frame: it hung up, it is gone at once
         await expect(b, {"t": "peer-left", "peerId": a.peer_id})
         stale, reply = await resume(p2.url, "r", token)
@@ -212,10 +213,7 @@ async def test_max_peers_exact_when_a_resume_races_fresh_joins_for_the_last_plac
     redis_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 3, "--resume-grace", "30") as (p1, p2, p3):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         p1.kill()
         # Redis restarts empty: A's place is forgotten; p2 and p3 register again and p2 puts B
         # (and the shared secret) back, so one place is free for A or a newcomer
@@ -325,10 +323,7 @@ async def test_kicking_a_dead_process_s_away_peer_ends_it_at_once(
     redis_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         assert a.peer_id
         p1.kill()
         await until(redis_server, "HEXISTS", "rtcroom:away-room", a.peer_id, equals="1")
@@ -355,10 +350,7 @@ async def test_frames_for_a_peer_away_on_a_live_process_wait_there(
     redis_url: str, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "30") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         drop(a)
         await asyncio.sleep(0.5)  # p1 sees the reset
         sent = [{"t": "ice", "to": a.peer_id, "candidate": {"n": n}} for n in range(5)]
@@ -379,10 +371,7 @@ async def test_a_peer_away_on_a_live_process_resumes_on_another(
     redis_url: str, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "2") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         drop(a)
         await asyncio.sleep(0.5)
         await b.send({"t": "ice", "to": a.peer_id, "candidate": {"held": "by p1"}})
@@ -402,10 +391,7 @@ async def test_a_peer_away_on_a_live_process_that_never_returns_leaves_once(
     redis_url: str, tmp_path: Path
 ) -> None:
     async with processes(redis_url, tmp_path, 2, "--resume-grace", "1") as (p1, p2):
-        a, token = await join_resumable(p1.url, "r")
-        b = await SignalClient.connect(p2.url)
-        await b.join("r")
-        await expect(a, {"t": "peer-joined", "peerId": b.peer_id})
+        a, token, b = await resumable_pair(p1.url, p2.url)
         drop(a)
         await expect(b, {"t": "peer-left", "peerId": a.peer_id}, BOUND)
         await b.expect_silence(1.0)
